@@ -1,0 +1,84 @@
+// Package audit is the tamper-evident log of the platform (用证记录 and registration events): every
+// event is chained to the previous one by an SM3 hash (GB/T 32905), and checkpoints signed with the
+// platform's SM2 key pin the chain so that rewriting history requires the platform key. Events are
+// appended by the store in the same transaction as the change they record.
+package audit
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	"github.com/elicense/elicense/internal/gm"
+)
+
+// Event is one entry of the log.
+type Event struct {
+	Seq     int64           `json:"seq"`     // 1, 2, 3, … assigned by the store
+	Time    time.Time       `json:"time"`    // UTC, truncated to microseconds by Chain
+	Action  string          `json:"action"`  // e.g. "license.issue", "license.cancel"
+	Actor   string          `json:"actor"`   // who did it (account ID, client ID, "cli:…")
+	Subject string          `json:"subject"` // what it concerns, e.g. a credit code
+	Data    json.RawMessage `json:"data"`    // details, JSON
+	Prev    [32]byte        `json:"-"`       // hash of the previous event (zero for the first)
+	Hash    [32]byte        `json:"-"`       // SM3(Prev ‖ encoding of this event)
+}
+
+// Chain sets e.Seq, e.Prev and e.Hash for an event that follows prev at position seq, and
+// normalises its time. Stores call it inside the appending transaction.
+func (e *Event) Chain(seq int64, prev [32]byte) {
+	e.Seq = seq
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage("{}")
+	}
+	e.Prev = prev
+	e.Hash = e.computeHash()
+}
+
+// Valid reports whether e.Hash is the hash of e following e.Prev.
+func (e *Event) Valid() bool { return e.computeHash() == e.Hash }
+
+func (e *Event) computeHash() [32]byte {
+	b := make([]byte, 0, 64+len(e.Action)+len(e.Actor)+len(e.Subject)+len(e.Data)+16)
+	b = append(b, e.Prev[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixMicro()))
+	for _, s := range []string{e.Action, e.Actor, e.Subject, string(e.Data)} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	return gm.SM3(b)
+}
+
+// Checkpoint pins the chain at Seq with a signature by the platform key.
+type Checkpoint struct {
+	Seq       int64
+	Hash      [32]byte
+	Time      time.Time
+	Signature []byte
+}
+
+// SignedBytes is what the platform signs for a checkpoint.
+func (c Checkpoint) SignedBytes() []byte {
+	b := []byte("elicense-audit-checkpoint-v1\x00")
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Seq))
+	b = append(b, c.Hash[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Time.UTC().Truncate(time.Microsecond).UnixMicro()))
+	return b
+}
+
+// Store is the storage the log needs; package store implements it.
+type Store interface {
+	// Append appends events in one transaction, chaining them after the current head.
+	Append(ctx context.Context, events []Event) error
+	// Head returns the sequence number and hash of the last event (0 and zero hash when empty).
+	Head(ctx context.Context) (int64, [32]byte, error)
+	// Scan calls fn for every event with Seq ≥ from, in order; stops at fn's first error.
+	Scan(ctx context.Context, from int64, fn func(*Event) error) error
+	// SaveCheckpoint stores a checkpoint.
+	SaveCheckpoint(ctx context.Context, c Checkpoint) error
+	// Checkpoints returns every checkpoint in order of Seq.
+	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+}
