@@ -62,6 +62,13 @@ type Issuer interface {
 	IssueBatch(ctx context.Context, a license.Actor, regs []license.Registration) ([]license.Result, error)
 }
 
+// Preparer is an Issuer that can validate and sign a batch before storing it; the import then
+// prepares the next batch while the previous one commits. *license.Service is one.
+type Preparer interface {
+	PrepareBatch(ctx context.Context, a license.Actor, regs []license.Registration) (*license.Batch, error)
+	CommitBatch(ctx context.Context, b *license.Batch) ([]license.Result, error)
+}
+
 // DefaultBatchSize is the number of rows per IssueBatch call (and per transaction).
 const DefaultBatchSize = 2000
 
@@ -234,7 +241,38 @@ func Run(ctx context.Context, src io.Reader, opts Options, iss Issuer) (Summary,
 		return sum, err
 	}
 
-	for b := range batches {
+	// With a Preparer, one goroutine validates and signs batch k+1 while batch k commits.
+	type staged struct {
+		*batch
+		prepared *license.Batch
+		perr     error
+	}
+	stagedc := make(chan staged, 1)
+	prep, pipelined := iss.(Preparer)
+	go func() {
+		defer close(stagedc)
+		for b := range batches {
+			st := staged{batch: b}
+			if pipelined && b.err == nil && len(b.regs) > 0 && ctx.Err() == nil {
+				st.prepared, st.perr = prep.PrepareBatch(ctx, opts.Actor, b.regs)
+			}
+			select {
+			case stagedc <- st:
+			case <-ctx.Done():
+				// Drain so the reader can finish.
+				for range batches {
+				}
+				return
+			}
+		}
+	}()
+	defer func() {
+		for range stagedc {
+		}
+	}()
+
+	for st := range stagedc {
+		b := st.batch
 		if b.err != nil {
 			return finish(b.err)
 		}
@@ -244,7 +282,14 @@ func Run(ctx context.Context, src io.Reader, opts Options, iss Issuer) (Summary,
 		var results []license.Result
 		if len(b.regs) > 0 {
 			var err error
-			results, err = iss.IssueBatch(ctx, opts.Actor, b.regs)
+			switch {
+			case st.perr != nil:
+				err = st.perr
+			case st.prepared != nil:
+				results, err = prep.CommitBatch(ctx, st.prepared)
+			default:
+				results, err = iss.IssueBatch(ctx, opts.Actor, b.regs)
+			}
 			// A batch that returned results was committed, even if ctx was cancelled meanwhile:
 			// count it, and stop before the next one.
 			if err != nil && ctx.Err() != nil {

@@ -144,8 +144,9 @@ type Store interface {
 	Save(ctx context.Context, changes []Change) error
 	// Current returns the current version of the entity with this code (errs.NotFound).
 	Current(ctx context.Context, code string) (*Licence, error)
-	// ByIdentifier returns the version with this identifier (errs.NotFound).
-	ByIdentifier(ctx context.Context, identifier string) (*Licence, error)
+	// Version returns one version of the entity with this code (errs.NotFound); a version other
+	// than the current one has Status Superseded.
+	Version(ctx context.Context, code string, version int) (*Licence, error)
 	// History returns every version of the entity, oldest first (errs.NotFound when none).
 	History(ctx context.Context, code string) ([]*Licence, error)
 	// List returns one page of current versions ordered by code, and the cursor of the next page

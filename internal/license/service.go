@@ -228,6 +228,24 @@ func (s *Service) Issue(ctx context.Context, a Actor, reg Registration) (*Licenc
 // parallel, and all new licences are stored in one transaction. A registration identical to one
 // already issued is Unchanged, so re-running an import creates no duplicates.
 func (s *Service) IssueBatch(ctx context.Context, a Actor, regs []Registration) ([]Result, error) {
+	b, err := s.PrepareBatch(ctx, a, regs)
+	if err != nil {
+		return nil, err
+	}
+	return s.CommitBatch(ctx, b)
+}
+
+// Batch is a batch of registrations validated and signed by PrepareBatch, ready for CommitBatch.
+type Batch struct {
+	actor Actor
+	now   time.Time
+	res   []Result
+	lics  []*Licence
+}
+
+// PrepareBatch validates and signs a batch of first issues in parallel, without storing
+// anything. A bulk import prepares the next batch while the previous one commits.
+func (s *Service) PrepareBatch(ctx context.Context, a Actor, regs []Registration) (*Batch, error) {
 	now := s.now()
 	res := make([]Result, len(regs))
 	lics := make([]*Licence, len(regs))
@@ -268,8 +286,14 @@ func (s *Service) IssueBatch(ctx context.Context, a Actor, regs []Registration) 
 			return nil, res[i].Err
 		}
 	}
+	return &Batch{actor: a, now: now, res: res, lics: lics}, nil
+}
 
-	codes := make([]string, 0, len(regs))
+// CommitBatch stores a prepared batch in one transaction. A registration identical to one
+// already issued is Unchanged; one that differs is Failed with a conflict.
+func (s *Service) CommitBatch(ctx context.Context, b *Batch) ([]Result, error) {
+	a, now, res, lics := b.actor, b.now, b.res, b.lics
+	codes := make([]string, 0, len(lics))
 	for _, l := range lics {
 		if l != nil {
 			codes = append(codes, l.Code)
@@ -461,10 +485,21 @@ func (s *Service) Get(ctx context.Context, codeOrIdentifier string) (*Licence, e
 	q := strings.TrimSpace(codeOrIdentifier)
 	if strings.HasPrefix(q, ident.Root) || strings.Count(q, ".") > 3 {
 		q = strings.ToUpper(q)
-		if err := ident.Check(q); err != nil {
+		id, err := ident.Parse(q)
+		if err != nil {
 			return nil, identError(err)
 		}
-		return s.store.ByIdentifier(ctx, q)
+		// The serial of a business licence's identifier is the entity's code (see prepare), so
+		// the version is found by (code, version) and must carry exactly this identifier.
+		notFound := errs.NotFoundf("未找到标识为 %s 的电子营业执照", "no licence found with identifier %s", q)
+		if id.TypeCode != s.typeCode {
+			return nil, notFound
+		}
+		l, err := s.store.Version(ctx, id.Serial, id.Version)
+		if errs.Is(err, errs.NotFound) || err == nil && l.Identifier != q {
+			return nil, notFound
+		}
+		return l, err
 	}
 	q = uscc.Normalize(q)
 	code, _, err := s.codes.Validate(q)

@@ -125,6 +125,11 @@ func (s *Service) Validate(reg *Registration, a Actor) error {
 	v := &validator{kind: reg.Kind, labels: LabelsFor(reg.Kind)}
 	l := v.labels
 	f := &reg.Face
+	if f.Capital != nil {
+		// Normalising must not write through a pointer the caller shares.
+		c := *f.Capital
+		f.Capital = &c
+	}
 
 	if _, ok := labels[reg.Kind]; !ok {
 		v.list = append(v.list, errs.Invalidf("kind", "市场主体类型 %q 未知，应为 company、branch、partnership、sole_proprietorship、individual 或 cooperative",

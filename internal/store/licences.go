@@ -342,11 +342,10 @@ func (db *DB) explainStale(ctx context.Context, tx *sql.Tx, code string, prev in
 
 // explainIssueConflict names the code (or identifier) that made a batch of issues fail.
 func (db *DB) explainIssueConflict(ctx context.Context, changes []license.Change, cause error) error {
-	var codes, ids []any
+	var codes []any
 	for _, c := range changes {
 		if c.Op == license.OpIssue {
 			codes = append(codes, c.Licence.Code)
-			ids = append(ids, c.Licence.Identifier)
 		}
 	}
 	if code, err := db.firstExisting(ctx, "SELECT code FROM licences WHERE code IN ", codes); err != nil {
@@ -355,11 +354,6 @@ func (db *DB) explainIssueConflict(ctx context.Context, changes []license.Change
 		e := errs.Conflictf("统一社会信用代码 %s 的营业执照已存在", "a licence for code %s already exists", code)
 		e.Field, e.Err = "code", cause
 		return e
-	}
-	if id, err := db.firstExisting(ctx, "SELECT identifier FROM licence_versions WHERE identifier IN ", ids); err != nil {
-		return err
-	} else if id != "" {
-		return conflictf(cause, "电子证照标识 %s 已存在", "identifier %s already exists", id)
 	}
 	return conflictf(cause, "营业执照已存在", "the licence already exists")
 }
@@ -448,14 +442,15 @@ func (db *DB) Current(ctx context.Context, code string) (*license.Licence, error
 	return l, nil
 }
 
-// ByIdentifier returns the version with this identifier (errs.NotFound).
-func (db *DB) ByIdentifier(ctx context.Context, identifier string) (*license.Licence, error) {
-	l, err := scanLicence(db.r.QueryRowContext(ctx, selectLicence+" WHERE v.identifier = $1", identifier))
+// Version returns version `version` of the entity with this code (errs.NotFound); a version
+// other than the current one is Superseded.
+func (db *DB) Version(ctx context.Context, code string, version int) (*license.Licence, error) {
+	l, err := scanLicence(db.r.QueryRowContext(ctx, selectLicence+" WHERE l.code = $1 AND v.version = $2", code, version))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFoundf(err, "未找到标识为 %s 的电子营业执照", "no licence found with identifier %s", identifier)
+		return nil, notFoundf(err, "未找到统一社会信用代码为 %s 的营业执照第 %d 版", "no licence for %s with version %d", code, version)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: licence %s: %w", identifier, err)
+		return nil, fmt.Errorf("store: licence %s version %d: %w", code, version, err)
 	}
 	return l, nil
 }

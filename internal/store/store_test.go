@@ -173,9 +173,9 @@ func TestSaveAndRead(t *testing.T) {
 			if !reflect.DeepEqual(got, w) {
 				t.Errorf("Current(%s) =\n%+v\nwant\n%+v", w.Code, got, w)
 			}
-			byID, err := d.ByIdentifier(ctx, w.Identifier)
-			if err != nil || !reflect.DeepEqual(byID, w) {
-				t.Errorf("ByIdentifier(%s) = %+v, %v", w.Identifier, byID, err)
+			byVer, err := d.Version(ctx, w.Code, w.Version)
+			if err != nil || !reflect.DeepEqual(byVer, w) {
+				t.Errorf("Version(%s, %d) = %+v, %v", w.Code, w.Version, byVer, err)
 			}
 			h, err := d.History(ctx, w.Code)
 			if err != nil || len(h) != 1 || !reflect.DeepEqual(h[0], w) {
@@ -200,7 +200,7 @@ func TestSaveAndRead(t *testing.T) {
 		// Not found is an error with both messages.
 		_, err = d.Current(ctx, "91330106000000999X")
 		wantKind(t, err, errs.NotFound)
-		_, err = d.ByIdentifier(ctx, "nope")
+		_, err = d.Version(ctx, "91330106000000999X", 1)
 		wantKind(t, err, errs.NotFound)
 		_, err = d.History(ctx, "91330106000000999X")
 		wantKind(t, err, errs.NotFound)
@@ -243,9 +243,9 @@ func TestNewVersionAndStatus(t *testing.T) {
 		if h[1].Version != 2 || h[1].Status != license.Suspended || h[1].Identifier != ch.Licence.Identifier {
 			t.Errorf("History[1] = v%d %s %s", h[1].Version, h[1].Status, h[1].Identifier)
 		}
-		byOld, err := d.ByIdentifier(ctx, l.Identifier)
+		byOld, err := d.Version(ctx, l.Code, 1)
 		if err != nil || byOld.Status != license.Superseded || byOld.Version != 1 {
-			t.Errorf("ByIdentifier(old) = %+v, %v", byOld, err)
+			t.Errorf("Version(old) = %+v, %v", byOld, err)
 		}
 
 		// Restore, then list it under its new name and status.
@@ -337,14 +337,8 @@ func TestSaveConflicts(t *testing.T) {
 		wantKind(t, d.Save(ctx, []license.Change{issue(c), statusChange(b, license.Revoked, "x", at)}), errs.NotFound)
 		nothingStored(t, c.Code)
 
-		// An identifier taken by another licence.
-		taken := newLicence(testCode("440305", 7000), license.Company, "440305", "AUTH", "丁", at)
-		taken.Identifier = a.Identifier
-		e = wantKind(t, d.Save(ctx, []license.Change{issue(c), issue(taken)}), errs.Conflict)
-		if !strings.Contains(e.EN, a.Identifier) {
-			t.Errorf("identifier conflict does not name it: %v", e)
-		}
-		nothingStored(t, c.Code, taken.Code)
+		// Identifiers are derived from (code, version) by the licence service, which the primary
+		// key keeps unique; the store does not index them (see the migration).
 
 		// Two writers changing one licence from the same version: exactly one wins.
 		var wg sync.WaitGroup

@@ -30,7 +30,10 @@ CREATE INDEX licences_authority ON licences (authority_code);
 CREATE TABLE licence_versions (
     licence_id       INTEGER NOT NULL REFERENCES licences (id),
     version          INTEGER NOT NULL,
-    identifier       TEXT NOT NULL UNIQUE,    -- 电子证照标识
+    -- 电子证照标识. Not indexed: it is derived from (code, version), which the primary key
+    -- already makes unique, and a unique index over it would be written in random order on
+    -- every issuance (it halved bulk issuance on SQLite). Look-ups go by (code, version).
+    identifier       TEXT NOT NULL,
     data             TEXT NOT NULL,
     signature        BLOB NOT NULL,
     cert_serial      TEXT NOT NULL,
