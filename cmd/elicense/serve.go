@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/web"
+)
+
+// cmdServe starts the platform: it opens (and migrates) the database, creates the platform keys
+// on first start, loads the demo data with --demo, and serves HTTP until ctx ends.
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var c Config
+	storageFlags(fs, &c, getenv)
+	serverFlags(fs, &c, getenv)
+	withDemo := fs.Bool("demo", getenv("ELICENSE_DEMO") == "1", "load the demo data set (ELICENSE_DEMO=1)")
+	demoN := fs.Int("demo-n", demo.DefaultN, "number of demo entities")
+	var df documentFlags
+	fs.StringVar(&df.emblem, "emblem", getenv("ELICENSE_EMBLEM"), "PNG or JPEG image shown at the top of licences (ELICENSE_EMBLEM; default a neutral placeholder)")
+	fs.StringVar(&df.font, "font", getenv("ELICENSE_FONT"), "TrueType font for licences (ELICENSE_FONT; default the embedded WenQuanYi Micro Hei)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger := newLogger(c.LogFormat, stderr)
+	ap, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	c = ap.cfg
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr (ELICENSE_ADDR) %s: %w", c.Addr, err)
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+	if c.PublicURL == "" {
+		c.PublicURL = base
+	}
+
+	var demoSum *demo.Summary
+	if *withDemo {
+		fmt.Fprintf(stdout, "正在加载演示数据 loading demo data (%d entities)…\n", *demoN)
+		if demoSum, err = ap.loadDemo(ctx, *demoN); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+
+	df.publicURL = c.PublicURL
+	docs, err := df.service(ap)
+	if err != nil {
+		return err
+	}
+	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
+		Documents: docs, DB: ap.db, Logger: logger, Clock: ap.clock, PublicURL: c.PublicURL})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+
+	go func() {
+		ap.audit.SetLogger(logger)
+		_ = ap.audit.RunCheckpoints(ctx, time.Minute)
+	}()
+
+	fmt.Fprintf(stdout, "elicense %s 已启动 listening on %s\n", version, base)
+	fmt.Fprintf(stdout, "  核验页面 verification page: %s/\n", c.PublicURL)
+	fmt.Fprintf(stdout, "  登记机关管理 authority admin: %s/admin/\n", c.PublicURL)
+	fmt.Fprintf(stdout, "  API: %s/api/v1/openapi.json\n", c.PublicURL)
+	fmt.Fprintf(stdout, "  database: %s\n", redactDSN(c.DB))
+	if demoSum != nil {
+		printDemo(stdout, demoSum)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// redactDSN hides a password in a PostgreSQL DSN.
+func redactDSN(dsn string) string {
+	for i := 0; i+3 < len(dsn); i++ {
+		if dsn[i:i+3] == "://" {
+			rest := dsn[i+3:]
+			at := -1
+			for j := 0; j < len(rest) && rest[j] != '/'; j++ {
+				if rest[j] == '@' {
+					at = j
+				}
+			}
+			if at < 0 {
+				return dsn
+			}
+			user := rest[:at]
+			for j := 0; j < len(user); j++ {
+				if user[j] == ':' {
+					return dsn[:i+3] + user[:j] + ":***" + rest[at:]
+				}
+			}
+			return dsn
+		}
+	}
+	return dsn
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/elicense/elicense/internal/document"
+)
+
+// cmdVerify checks a licence file (OFD or PDF) or a QR code's content: elicense verify FILE,
+// elicense verify --token TOKEN|URL. Exit status 0 when the licence is authentic and valid, 1
+// when it is not, 2 for a usage error.
+func cmdVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: elicense verify FILE [--json] | elicense verify --token TOKEN|URL [--json]"
+	fs := newFlagSet("verify", stderr)
+	var c Config
+	storageFlags(fs, &c, getenv)
+	var df documentFlags
+	df.register(fs, getenv)
+	token := fs.String("token", "", "a QR code's content (the URL …/v/TOKEN or the token) instead of a file")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var file string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		file, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageError("%s", use)
+	}
+	if (file == "") == (*token == "") {
+		return usageError("%s", use)
+	}
+	var data []byte
+	if file != "" {
+		st, err := os.Stat(file)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if st.Size() > document.MaxFileSize {
+			return usageError("%s: %d bytes exceeds the limit of %d", file, st.Size(), document.MaxFileSize)
+		}
+		if data, err = os.ReadFile(file); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	ap, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	docs, err := df.service(ap)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	var rep *document.Report
+	if file != "" {
+		rep, err = docs.Verify(ctx, data)
+	} else {
+		rep, err = docs.VerifyToken(ctx, *token)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(rep)
+	} else {
+		printReport(stdout, rep, lang("", getenv) == "en")
+	}
+	if !rep.Valid {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, r *document.Report, en bool) {
+	pick := func(zh, e string) string {
+		if en {
+			return e
+		}
+		return zh
+	}
+	verdict := "VALID"
+	if !r.Valid {
+		verdict = "NOT VALID"
+	}
+	fmt.Fprintf(w, "%s (result %d): %s\n", verdict, r.Result, pick(r.ZH, r.EN))
+	if r.Identifier != "" {
+		fmt.Fprintf(w, "  %s %s %s, version %d\n", r.Code, r.Name, r.Identifier, r.Version)
+	}
+	if r.Authority != "" {
+		fmt.Fprintf(w, "  %s (%s)\n", r.Authority, r.AuthorityCode)
+	}
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-15s %s\n", mark, c.Name, strings.TrimSpace(pick(c.ZH, c.EN)))
+	}
+}

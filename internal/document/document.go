@@ -1,0 +1,353 @@
+// Package document turns an e-business licence version into the file a registering authority
+// issues and anyone can check: the national layout (版式, STANDARDS §4) as OFD (GB/T 33190) and
+// as PDF, with the authority's electronic seal (GB/T 38540, package seal) over the date, a QR
+// code carrying an SM2-signed token (package qrtoken), and the licence data with its SM2
+// signature embedded for verification. Verify checks such a file offline (hashes, seal,
+// signatures, certificate chains) and online (the registered data of that version and the
+// licence's status now), with the result codes of the sharing-service contract (STANDARDS §7).
+//
+// One page model (layout.go) in millimetres is drawn by both writers: positions, line breaks
+// (Chinese kinsoku rules) and font sizes are decided once, so the two formats look the same.
+package document
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elicense/elicense/internal/errs"
+	"github.com/elicense/elicense/internal/font"
+	"github.com/elicense/elicense/internal/gm"
+	"github.com/elicense/elicense/internal/keys"
+	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/seal"
+)
+
+// Format is a file format of the licence document.
+type Format string
+
+// The formats.
+const (
+	OFD Format = "ofd" // GB/T 33190-2016, the standard format of e-licences
+	PDF Format = "pdf" // widely accepted; signed so that ordinary PDF readers validate it
+)
+
+// Copy is which of the two licence copies a document is.
+type Copy string
+
+// The copies (STANDARDS §4).
+const (
+	Original  Copy = "original"  // 正本, 420 × 297 mm
+	Duplicate Copy = "duplicate" // 副本, 297 × 210 mm, with the annual-report reminder
+)
+
+// ParseFormat reads a format name (ofd or pdf, any case).
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case OFD, PDF:
+		return f, nil
+	case "":
+		return OFD, nil
+	}
+	return "", errs.Invalidf("format", "文件格式 %q 不支持，应为 ofd 或 pdf", "format %q is not supported: want ofd or pdf", s)
+}
+
+// ParseCopy reads a copy name (original/正本 or duplicate/副本).
+func ParseCopy(s string) (Copy, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "original", "正本", "":
+		return Original, nil
+	case "duplicate", "副本", "copy":
+		return Duplicate, nil
+	}
+	return "", errs.Invalidf("copy", "%q 不是正本(original)或副本(duplicate)", "copy %q is neither original nor duplicate", s)
+}
+
+// ContentType is the media type of a format.
+func (f Format) ContentType() string {
+	if f == PDF {
+		return "application/pdf"
+	}
+	return "application/ofd"
+}
+
+// Options says what to render.
+type Options struct {
+	Format Format
+	Copy   Copy
+	// PublicURL is the base of the verification link in the QR code (…/v/{token}); the
+	// service's when empty.
+	PublicURL string
+	// Emblem (PNG or JPEG) is shown at the top centre; the service's when nil. The platform ships
+	// a neutral placeholder mark, not the national emblem: operators supply the real image.
+	Emblem []byte
+	// Font is the TrueType font to draw with; the service's when nil. The service keeps what it
+	// derives from a font or emblem by the slice's identity: pass slices that do not change.
+	Font []byte
+}
+
+// Licences is how the service finds the registered data of a licence version.
+type Licences interface {
+	// Get returns the current licence for a credit code, or the version with an identifier.
+	Get(ctx context.Context, codeOrIdentifier string) (*license.Licence, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Keys     *keys.Service
+	DocKeys  *keys.DocumentKeys // keys.NewDocumentKeys(Keys) when nil
+	Licences Licences
+	Clock    func() time.Time // time.Now when nil
+	// PublicURL is the platform's public address, the base of the QR code's link.
+	PublicURL string
+	Font      []byte // TrueType; the embedded WenQuanYi Micro Hei when nil
+	Emblem    []byte // PNG/JPEG; the placeholder mark when nil
+}
+
+// Service renders licence documents and verifies them. It is safe for concurrent use.
+type Service struct {
+	keys      *keys.Service
+	docKeys   *keys.DocumentKeys
+	licences  Licences
+	clock     func() time.Time
+	publicURL string
+	font      []byte
+	emblem    []byte
+
+	fonts    sync.Map // fontKey → *fontRes
+	fontMu   sync.Mutex
+	seals    sync.Map // seal key ID → *sealRes
+	sealMu   sync.Mutex
+	tokenPub sync.Map // authority code + serial → *authorityCert (VerifyToken)
+	placeOne sync.Once
+	place    []byte // the placeholder emblem
+}
+
+// NewService returns a document service.
+func NewService(c Config) *Service {
+	s := &Service{keys: c.Keys, docKeys: c.DocKeys, licences: c.Licences, clock: c.Clock,
+		publicURL: strings.TrimSuffix(c.PublicURL, "/"), font: c.Font, emblem: c.Emblem}
+	if s.docKeys == nil && s.keys != nil {
+		s.docKeys = keys.NewDocumentKeys(s.keys)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.font == nil {
+		s.font = font.Default()
+	}
+	return s
+}
+
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Second) }
+
+// fontKey identifies a font slice.
+type fontKey struct {
+	p *byte
+	n int
+}
+
+// fontRes is what the renderers derive from a font.
+type fontRes struct {
+	font *Font
+}
+
+const pdfFontFamily = "face"
+
+func (s *Service) fontFor(b []byte) (*fontRes, error) {
+	if len(b) == 0 {
+		b = s.font
+	}
+	key := fontKey{&b[0], len(b)}
+	if v, ok := s.fonts.Load(key); ok {
+		return v.(*fontRes), nil
+	}
+	s.fontMu.Lock()
+	defer s.fontMu.Unlock()
+	if v, ok := s.fonts.Load(key); ok {
+		return v.(*fontRes), nil
+	}
+	f, err := ParseFont(b)
+	if err != nil {
+		return nil, err
+	}
+	r := &fontRes{font: f}
+	s.fonts.Store(key, r)
+	return r, nil
+}
+
+// emblemFor returns the emblem image and its format ("PNG" or "JPG").
+func (s *Service) emblemFor(b []byte) ([]byte, string, error) {
+	if len(b) == 0 {
+		b = s.emblem
+	}
+	if len(b) == 0 {
+		s.placeOne.Do(func() { s.place = placeholderEmblem() })
+		b = s.place
+	}
+	switch {
+	case len(b) > 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n":
+		return b, "PNG", nil
+	case len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF:
+		return b, "JPG", nil
+	}
+	return nil, "", errors.New("document: the emblem must be a PNG or JPEG image")
+}
+
+// sealRes is an authority's electronic seal, ready to sign with.
+type sealRes struct {
+	der     []byte
+	picture []byte // PNG
+	validTo time.Time
+}
+
+// Seal returns the electronic seal (SESeal DER, version 4) of the authority with this credit
+// code for its current certificate, making it on first use: the platform signs it as seal maker
+// (制章人), the authority's SM2 certificate is its only signer certificate, its picture is the
+// red official-seal image with the authority's name. Seals are stored (keys.DocumentKeys) so
+// every process signs with the same one.
+func (s *Service) Seal(ctx context.Context, authorityCode string) ([]byte, error) {
+	a, err := s.keys.Authority(ctx, authorityCode)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.sealFor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return r.der, nil
+}
+
+func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, error) {
+	id := keys.SealKeyID(a.Code, a.Serial)
+	if v, ok := s.seals.Load(id); ok {
+		return v.(*sealRes), nil
+	}
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	if v, ok := s.seals.Load(id); ok {
+		return v.(*sealRes), nil
+	}
+	der, err := s.docKeys.Seal(ctx, a.Code, a.Serial)
+	if errs.Is(err, errs.NotFound) {
+		der, err = s.makeSeal(ctx, a)
+		if err == nil {
+			der, err = s.docKeys.PutSeal(ctx, a.Code, a.Serial, der)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("document: seal of %s: %w", a.Code, err)
+	}
+	sl, err := seal.ParseSeal(der)
+	if err != nil {
+		return nil, fmt.Errorf("document: stored seal of %s: %w", a.Code, err)
+	}
+	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo}
+	s.seals.Store(id, r)
+	return r, nil
+}
+
+// sealValidity: a seal is valid from an hour before it is made (clocks of other processes may
+// lag) to the end of the authority certificate it names.
+const sealBackdate = time.Hour
+
+func (s *Service) makeSeal(ctx context.Context, a *keys.Authority) ([]byte, error) {
+	maker, makerCert, err := s.keys.PlatformSigner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := gm.ParseCertificate(a.CertDER)
+	if err != nil {
+		return nil, err
+	}
+	pic, err := seal.DrawImage(a.Name, seal.ImageOptions{SizePx: 400})
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	serial := a.Serial
+	if len(serial) > 16 {
+		serial = serial[:16]
+	}
+	return seal.MakeSeal(ctx, maker, makerCert, seal.Info{
+		ID:   strings.ToUpper(a.Code + "-" + serial),
+		Type: seal.TypeOrganisation, Name: a.Name,
+		Certs:   [][]byte{a.CertDER},
+		Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: cert.NotAfter.UTC().Truncate(time.Second),
+		PictureType: "PNG", Picture: pic, WidthMM: 42, HeightMM: 42,
+	})
+}
+
+// rendering is everything both writers need for one licence.
+type rendering struct {
+	lic       *license.Licence
+	opts      Options
+	lay       *layout
+	font      *fontRes
+	emblem    []byte
+	emblemFmt string
+	qr        []byte // PNG
+	auth      *keys.Authority
+	signer    gm.Signer
+	seal      *sealRes
+	payload   payload
+	at        time.Time
+}
+
+// Render renders licence version l as a sealed document.
+func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]byte, error) {
+	if l == nil {
+		return nil, errors.New("document: render: no licence")
+	}
+	if o.Format == "" {
+		o.Format = OFD
+	}
+	if o.Copy == "" {
+		o.Copy = Original
+	}
+	if o.Format != OFD && o.Format != PDF {
+		return nil, errs.Invalidf("format", "文件格式 %q 不支持，应为 ofd 或 pdf", "format %q is not supported: want ofd or pdf", o.Format)
+	}
+	if o.Copy != Original && o.Copy != Duplicate {
+		return nil, errs.Invalidf("copy", "%q 不是正本(original)或副本(duplicate)", "copy %q is neither original nor duplicate", o.Copy)
+	}
+	if o.PublicURL == "" {
+		o.PublicURL = s.publicURL
+	}
+	if o.PublicURL == "" {
+		return nil, errors.New("document: render: no public URL for the QR code")
+	}
+	r := &rendering{lic: l, opts: o, at: s.now()}
+	var err error
+	if r.font, err = s.fontFor(o.Font); err != nil {
+		return nil, err
+	}
+	if r.emblem, r.emblemFmt, err = s.emblemFor(o.Emblem); err != nil {
+		return nil, err
+	}
+	if r.lay, err = layoutLicence(l, layoutOptions{Copy: o.Copy, Font: r.font.font}); err != nil {
+		return nil, err
+	}
+	if r.auth, r.signer, err = s.keys.AuthoritySigner(ctx, l.AuthorityCode); err != nil {
+		return nil, fmt.Errorf("document: authority of %s: %w", l.Code, err)
+	}
+	if r.seal, err = s.sealFor(ctx, r.auth); err != nil {
+		return nil, err
+	}
+	if r.at.After(r.seal.validTo) {
+		return nil, fmt.Errorf("document: the seal of %s expired on %s (renew the authority's certificate)", r.auth.Code, r.seal.validTo.Format(time.DateOnly))
+	}
+	if r.qr, err = s.qrImage(ctx, l, r.signer, r.auth.Serial, o.PublicURL); err != nil {
+		return nil, err
+	}
+	r.payload = newPayload(l, o.Copy, r.at)
+	switch o.Format {
+	case PDF:
+		return s.renderPDF(ctx, r)
+	default:
+		return s.renderOFD(ctx, r)
+	}
+}

@@ -1,0 +1,200 @@
+package document
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"unicode/utf16"
+
+	"github.com/digitorus/pdf"
+	"github.com/digitorus/pdfsign/sign"
+	"github.com/signintech/gopdf"
+)
+
+// mm → PDF points.
+func pt(mm float64) float64 { return mm * 72 / 25.4 }
+
+// renderPDF draws the layout with gopdf (the font embedded as a subset, so text extracts
+// exactly), embeds the licence data as an attached file, and signs the whole file with the
+// authority's document-signing key (PKCS #7 detached, a certification signature that permits
+// no change), which ordinary PDF readers validate.
+func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
+	first := r.lay.Pages[0]
+	doc := &gopdf.GoPdf{}
+	doc.Start(gopdf.Config{PageSize: gopdf.Rect{W: pt(first.W), H: pt(first.H)}, Unit: gopdf.UnitPT})
+	// gopdf subsets fonts itself but keeps the original glyph numbering (a 49,000-glyph loca and
+	// hmtx for a CJK font) and compresses at zlib's default level: handing it our own subset
+	// first makes the PDF render several times faster and the file smaller.
+	var used []rune
+	for _, pg := range r.lay.Pages {
+		for _, t := range pg.Texts {
+			used = append(used, []rune(t.Text)...)
+		}
+	}
+	sub, err := r.font.font.Subset(used)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.AddTTFFontData(pdfFontFamily, sub); err != nil {
+		return nil, fmt.Errorf("document: pdf font: %w", err)
+	}
+	emblem, err := gopdf.ImageHolderByBytes(r.emblem)
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf emblem: %w", err)
+	}
+	qr, err := gopdf.ImageHolderByBytes(r.qr)
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf qr: %w", err)
+	}
+	stamp, err := gopdf.ImageHolderByBytes(r.seal.picture)
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf seal image: %w", err)
+	}
+	for i, pg := range r.lay.Pages {
+		doc.AddPage()
+		for _, b := range pg.Rects {
+			doc.SetStrokeColor(b.Color[0], b.Color[1], b.Color[2])
+			doc.SetLineWidth(pt(b.Line))
+			doc.RectFromUpperLeftWithStyle(pt(b.X), pt(b.Y), pt(b.W), pt(b.H), "D")
+		}
+		for _, im := range pg.Images {
+			h := emblem
+			if im.Kind == imgQR {
+				h = qr
+			}
+			if err := doc.ImageByHolder(h, pt(im.X), pt(im.Y), &gopdf.Rect{W: pt(im.W), H: pt(im.H)}); err != nil {
+				return nil, fmt.Errorf("document: pdf image: %w", err)
+			}
+		}
+		for _, t := range pg.Texts {
+			if err := doc.SetFont(pdfFontFamily, "", pt(t.Size)); err != nil {
+				return nil, fmt.Errorf("document: pdf font: %w", err)
+			}
+			_ = doc.SetCharSpacing(pt(t.Spacing))
+			doc.SetTextColor(t.Color[0], t.Color[1], t.Color[2])
+			doc.SetXY(pt(t.X), pt(t.Y))
+			if err := doc.Text(t.Text); err != nil {
+				return nil, fmt.Errorf("document: pdf text: %w", err)
+			}
+		}
+		if i == 0 {
+			sb := r.lay.Seal
+			if err := doc.ImageByHolder(stamp, pt(sb.X), pt(sb.Y), &gopdf.Rect{W: pt(sb.W), H: pt(sb.H)}); err != nil {
+				return nil, fmt.Errorf("document: pdf seal image: %w", err)
+			}
+		}
+	}
+	raw, err := doc.GetBytesPdfReturnErr()
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf: %w", err)
+	}
+	info := pdfInfo{
+		Title: "营业执照 " + r.lic.Face.Name, Author: r.auth.Name,
+		Subject: "电子营业执照 " + r.lic.Identifier, Keywords: r.lic.Code, Producer: "elicense",
+	}
+	withData, err := appendAttachment(raw, r.payload.marshal(), info, r.at)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.docKeys.DocumentSigner(ctx, r.auth.Code)
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf signing key: %w", err)
+	}
+	rdr, err := pdf.NewReader(bytes.NewReader(withData), int64(len(withData)))
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf: read back: %w", err)
+	}
+	var out bytes.Buffer
+	out.Grow(len(withData) + 8192)
+	err = sign.Sign(bytes.NewReader(withData), &out, rdr, int64(len(withData)), sign.SignData{
+		Signature: sign.SignDataSignature{
+			Info: sign.SignDataSignatureInfo{
+				Name: r.auth.Name, Location: r.auth.Region, Date: r.at,
+				Reason: "电子营业执照 " + r.lic.Identifier,
+			},
+			CertType:   sign.CertificationSignature,
+			DocMDPPerm: sign.DoNotAllowAnyChangesPerms,
+		},
+		Signer:            ds.Signer,
+		DigestAlgorithm:   crypto.SHA256,
+		Certificate:       ds.Cert,
+		CertificateChains: [][]*x509.Certificate{{ds.Cert, ds.Root}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("document: pdf sign: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// pdfInfo is the document information dictionary written with the attachment.
+type pdfInfo struct {
+	Title, Author, Subject, Keywords, Producer string
+}
+
+var (
+	gopdfCatalog = []byte("1 0 obj\n<<\n  /Type /Catalog\n  /Pages 2 0 R\n>>\nendobj\n")
+	reSize       = regexp.MustCompile(`/Size (\d+)`)
+	reStartXref  = regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF\s*$`)
+)
+
+// appendAttachment adds the licence data to the PDF gopdf wrote, as an incremental update: an
+// embedded file (PDF 1.7 §7.11.4, associated with the document as /AF with relationship Data), a
+// catalog naming it, and an information dictionary.
+func appendAttachment(raw, data []byte, info pdfInfo, at interface{ Format(string) string }) ([]byte, error) {
+	if !bytes.Contains(raw, gopdfCatalog) {
+		return nil, errors.New("document: pdf: unexpected catalog from gopdf")
+	}
+	m := reStartXref.FindSubmatch(raw)
+	sz := reSize.FindAllSubmatch(raw, -1)
+	if m == nil || len(sz) == 0 {
+		return nil, errors.New("document: pdf: no trailer from gopdf")
+	}
+	prev, _ := strconv.Atoi(string(m[1]))
+	size, _ := strconv.Atoi(string(sz[len(sz)-1][1]))
+	ef, fs, inf := size, size+1, size+2
+
+	var b bytes.Buffer
+	b.Grow(len(raw) + len(data) + 2048)
+	b.Write(raw)
+	if raw[len(raw)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	offsets := map[int]int{}
+	obj := func(n int, body string) {
+		offsets[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, fmt.Sprintf("<<\n  /Type /Catalog\n  /Pages 2 0 R\n  /Names << /EmbeddedFiles << /Names [%s %d 0 R] >> >>\n  /AF [%d 0 R]\n>>",
+		pdfText(payloadName), fs, fs))
+	offsets[ef] = b.Len()
+	fmt.Fprintf(&b, "%d 0 obj\n<< /Type /EmbeddedFile /Subtype /application#2Fjson /Length %d >>\nstream\n", ef, len(data))
+	b.Write(data)
+	b.WriteString("\nendstream\nendobj\n")
+	obj(fs, fmt.Sprintf("<< /Type /Filespec /F %s /UF %s /AFRelationship /Data /Desc %s /EF << /F %d 0 R >> >>",
+		pdfText(payloadName), pdfText(payloadName), pdfText("登记机关签名的执照数据 (licence data signed by the registering authority, SM2)"), ef))
+	date := "D:" + at.Format("20060102150405") + "Z"
+	obj(inf, fmt.Sprintf("<< /Title %s /Author %s /Subject %s /Keywords %s /Creator %s /Producer %s /CreationDate (%s) /ModDate (%s) >>",
+		pdfText(info.Title), pdfText(info.Author), pdfText(info.Subject), pdfText(info.Keywords), pdfText("elicense"), pdfText(info.Producer), date, date))
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n%d 3\n%010d 00000 n \n%010d 00000 n \n%010d 00000 n \n",
+		offsets[1], ef, offsets[ef], offsets[fs], offsets[inf])
+	fmt.Fprintf(&b, "trailer\n<<\n  /Size %d\n  /Root 1 0 R\n  /Info %d 0 R\n  /Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n", inf+1, inf, prev, xref)
+	return b.Bytes(), nil
+}
+
+// pdfText encodes s as a PDF text string: UTF-16BE with a byte-order mark, in hex.
+func pdfText(s string) string {
+	u := utf16.Encode([]rune(s))
+	buf := make([]byte, 2+2*len(u))
+	buf[0], buf[1] = 0xFE, 0xFF
+	for i, c := range u {
+		buf[2+2*i], buf[3+2*i] = byte(c>>8), byte(c)
+	}
+	return "<" + hex.EncodeToString(buf) + ">"
+}

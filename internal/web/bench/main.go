@@ -1,0 +1,384 @@
+// Command bench measures the throughput of GET /api/v1/licenses/{code} against a bare net/http
+// handler on the same machine, in the same run (docs/benchmarks.md).
+//
+// It builds the real services over a fresh SQLite database holding -n licences, starts the real
+// web handler and a bare handler that returns a JSON body of the same size on 127.0.0.1:0, then
+// hammers each with -c concurrent keep-alive clients for -d, alternating the two -rounds times,
+// and prints requests per second of each, their ratio, latency percentiles and peak memory.
+//
+//	go run ./internal/web/bench -n 10000 -c 32 -d 3s -rounds 10
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/elicense/elicense/internal/account"
+	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/store"
+	"github.com/elicense/elicense/internal/uscc"
+	"github.com/elicense/elicense/internal/web"
+	"github.com/elicense/elicense/internal/web/webtest"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	n, c, rounds int
+	conns        int
+	d, warm      time.Duration
+	dir, logTo   string
+	cpuProfile   string
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	var cfg config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&cfg.n, "n", 10000, "licences in the database")
+	fs.IntVar(&cfg.c, "c", 32, "concurrent keep-alive clients")
+	fs.IntVar(&cfg.conns, "conns", 0, "database read connections (0: the store's default)")
+	fs.IntVar(&cfg.rounds, "rounds", 10, "measurements of each handler, alternating")
+	fs.DurationVar(&cfg.d, "d", 3*time.Second, "duration of one measurement")
+	fs.DurationVar(&cfg.warm, "warmup", 2*time.Second, "warm-up before the measurements")
+	fs.StringVar(&cfg.dir, "dir", "", "directory for the database (default: a temporary directory, removed afterwards)")
+	fs.StringVar(&cfg.logTo, "log", "", "write the access log to this file (default: discard)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.n < 1 || cfg.c < 1 || cfg.rounds < 1 || cfg.d <= 0 {
+		return errors.New("-n, -c, -rounds and -d must be positive")
+	}
+	if cfg.dir == "" {
+		dir, err := os.MkdirTemp("", "elicense-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.dir = dir
+	}
+
+	env, err := webtest.OpenWith(ctx, cfg.dir, store.Options{MaxConns: cfg.conns})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	start := time.Now()
+	codes, err := populate(ctx, env, cfg.n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database: %d licences issued in %s (SQLite, %s)\n", len(codes), time.Since(start).Round(time.Millisecond), cfg.dir)
+
+	logOut := io.Discard
+	if cfg.logTo != "" {
+		f, err := os.Create(cfg.logTo)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logOut = f
+	}
+	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
+		Documents: env.Documents, DB: env.DB, Logger: slog.New(slog.NewJSONHandler(logOut, nil)), Clock: env.Clock.Now})
+	if err != nil {
+		return err
+	}
+	realURL, stopReal, err := serve(h)
+	if err != nil {
+		return err
+	}
+	defer stopReal()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.c * 2, MaxIdleConnsPerHost: cfg.c * 2, MaxConnsPerHost: cfg.c, IdleConnTimeout: time.Minute}}
+	defer client.CloseIdleConnections()
+
+	// The bare handler returns the body the real one gives for a typical licence.
+	sample, err := fetch(ctx, client, realURL+"/api/v1/licenses/"+codes[0])
+	if err != nil {
+		return err
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(sample)))
+		_, _ = w.Write(sample)
+	})
+	bareURL, stopBare, err := serve(bare)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	fmt.Fprintf(out, "response body: %d bytes; %d clients; %d × %s per handler; GOMAXPROCS %d on %d CPUs\n",
+		len(sample), cfg.c, cfg.rounds, cfg.d, runtime.GOMAXPROCS(0), runtime.NumCPU())
+
+	// Warm up: every licence once (each signature is verified once per process, then cached),
+	// then both handlers under load.
+	wstart := time.Now()
+	if err := touchAll(ctx, client, realURL, codes, cfg.c); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "first look-up of every licence (cold, signature verified): %s, %.0f req/s\n",
+		time.Since(wstart).Round(time.Millisecond), float64(len(codes))/time.Since(wstart).Seconds())
+	if cfg.warm > 0 {
+		load(ctx, client, bareURL, codes, cfg.c, cfg.warm/2)
+		load(ctx, client, realURL, codes, cfg.c, cfg.warm/2)
+	}
+
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	// Alternate short measurements of the two handlers, so that both see the same background
+	// load of the machine; the ratio is taken per pair and over the totals.
+	var ratios []float64
+	var bareOK, realOK int64
+	var bareTime, realTime, bareCPU, realCPU time.Duration
+	for i := 0; i < cfg.rounds; i++ {
+		b := load(ctx, client, bareURL, codes, cfg.c, cfg.d)
+		r := load(ctx, client, realURL, codes, cfg.c, cfg.d)
+		if b.failed > 0 || r.failed > 0 {
+			return fmt.Errorf("round %d: %d bare and %d real requests failed", i+1, b.failed, r.failed)
+		}
+		fmt.Fprintf(out, "round %2d: bare %7.0f req/s (p50 %s, p99 %s) | elicense %7.0f req/s (p50 %s, p99 %s) | ratio %.2f\n",
+			i+1, b.rate, b.p50, b.p99, r.rate, r.p50, r.p99, r.rate/b.rate)
+		ratios = append(ratios, r.rate/b.rate)
+		bareOK, bareTime, bareCPU = bareOK+b.ok, bareTime+b.elapsed, bareCPU+b.cpu
+		realOK, realTime, realCPU = realOK+r.ok, realTime+r.elapsed, realCPU+r.cpu
+	}
+	br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
+	fmt.Fprintf(out, "total: bare %.0f req/s, elicense %.0f req/s, ratio %.2f; median ratio of the pairs %.2f (target ≥ 0.60)\n",
+		br, rr, rr/br, median(ratios))
+	// CPU time per request does not depend on how much of the machine other processes take.
+	bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
+	fmt.Fprintf(out, "CPU per request (servers + load generator): bare %s, elicense %s; ratio %.2f; process CPU use %.0f%% and %.0f%% of %d CPUs\n",
+		bc, rc, float64(bc)/float64(rc), 100*bareCPU.Seconds()/bareTime.Seconds()/float64(runtime.NumCPU()),
+		100*realCPU.Seconds()/realTime.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %s\n", peakRSS())
+	return nil
+}
+
+// populate issues n company licences in batches, as the bulk import does.
+func populate(ctx context.Context, env *webtest.Env, n int) ([]string, error) {
+	authority, err := uscc.Generate('1', '1', "330106", "MB0A0001")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := env.Authority(ctx, authority, "杭州市西湖区市场监督管理局", "330106"); err != nil {
+		return nil, err
+	}
+	acct, _, err := env.Account(ctx, "bench", account.Registrar, authority)
+	if err != nil {
+		return nil, err
+	}
+	actor := license.Actor{ID: acct.ID, Authority: authority}
+	codes := make([]string, 0, n)
+	for lo := 0; lo < n; lo += 1000 {
+		hi := min(lo+1000, n)
+		regs := make([]license.Registration, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			regs = append(regs, webtest.Registration(license.Company, webtest.Code(license.Company, "330106", i),
+				fmt.Sprintf("杭州基准%06d科技有限公司", i)))
+		}
+		res, err := env.Licenses.IssueBatch(ctx, actor, regs)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			if r.Outcome != license.Issued {
+				return nil, fmt.Errorf("issue: %v", r.Err)
+			}
+			codes = append(codes, r.Licence.Code)
+		}
+	}
+	return codes, nil
+}
+
+// serve starts h on 127.0.0.1:0.
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+func fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	var v struct {
+		SignatureValid bool `json:"signature_valid"`
+	}
+	if err := json.Unmarshal(b, &v); err == nil && strings.Contains(url, "/licenses/") && !v.SignatureValid {
+		return nil, fmt.Errorf("GET %s: signature not valid", url)
+	}
+	return b, nil
+}
+
+// touchAll requests every licence once with c clients.
+func touchAll(ctx context.Context, client *http.Client, base string, codes []string, c int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, c)
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(codes) {
+					return
+				}
+				if _, err := fetch(ctx, client, base+"/api/v1/licenses/"+codes[i]); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// result is one measurement.
+type result struct {
+	rate       float64
+	ok, failed int64
+	elapsed    time.Duration
+	cpu        time.Duration // CPU time of the whole process (servers and load generator)
+	p50, p99   time.Duration
+}
+
+// load sends GET {base}/api/v1/licenses/{random code} from c clients for d.
+func load(ctx context.Context, client *http.Client, base string, codes []string, c int, d time.Duration) result {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var ok, failed atomic.Int64
+	lat := make([][]time.Duration, c)
+	var wg sync.WaitGroup
+	cpu0 := cpuTime()
+	start := time.Now()
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
+			buf := make([]byte, 32<<10)
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/licenses/"+codes[rng.IntN(len(codes))], nil)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				_, err = io.CopyBuffer(io.Discard, resp.Body, buf)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 {
+					if ctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				ok.Add(1)
+				if len(lat[w]) < 1<<20 {
+					lat[w] = append(lat[w], time.Since(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(), elapsed: elapsed, cpu: cpu}
+	if len(all) > 0 {
+		r.p50 = all[len(all)/2].Round(time.Microsecond)
+		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
+	}
+	return r
+}
+
+// cpuTime returns the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// peakRSS reads the peak resident set size of this process from /proc (Linux).
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err == nil {
+				return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+			}
+		}
+	}
+	return "unknown"
+}
