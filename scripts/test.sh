@@ -8,9 +8,17 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*"; }
 
+# Third-party checkers the tests use: Chromium (browser tests, ofd.js), OpenSSL 3 (SM2 interop),
+# poppler-utils (pdftotext, pdfsig, pdftoppm), qpdf, Node.js + npm (ofd.js), PostgreSQL 15.
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+for t in pdftotext pdfsig pdftoppm; do
+	command -v "$t" >/dev/null 2>&1 || { need_pkgs+=(poppler-utils); break; }
+done
+command -v qpdf >/dev/null 2>&1 || need_pkgs+=(qpdf)
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
 if ((${#need_pkgs[@]})); then
 	log "installing ${need_pkgs[*]}"
@@ -20,7 +28,11 @@ if ((${#need_pkgs[@]})); then
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+	if ! apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null; then
+		for p in "${need_pkgs[@]}"; do
+			apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+		done
+	fi
 fi
 
 log "gofmt"
