@@ -7,28 +7,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/gm"
+	"github.com/elicense/elicense/internal/passhash"
 	"github.com/elicense/elicense/internal/uscc"
-)
-
-// Argon2id parameters: OWASP Password Storage Cheat Sheet, first recommendation (19 MiB, two
-// passes, one lane). Stored hashes carry their parameters, so raising these later keeps old
-// hashes verifiable.
-const (
-	argonMemory  = 19 * 1024 // KiB
-	argonTime    = 2
-	argonThreads = 1
-	argonSaltLen = 16
-	argonKeyLen  = 32
 )
 
 // Rules for accounts and credentials.
@@ -142,7 +129,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
-	hash, err := hashPassword(password)
+	hash, err := passhash.Hash(password)
 	if err != nil {
 		return nil, fmt.Errorf("account: create: %w", err)
 	}
@@ -221,7 +208,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Accoun
 	if now.Before(a.LockedUntil) {
 		return nil, errLocked(a.LockedUntil)
 	}
-	if !verifyPassword(a.PasswordHash, password) {
+	if !passhash.Verify(a.PasswordHash, password) {
 		failed, until := a.FailedLogins+1, time.Time{}
 		if failed >= MaxFailedLogins {
 			// The count starts again once the lock ends.
@@ -251,7 +238,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Accoun
 // unknown user takes as long as one with a wrong password.
 func (s *Service) burn(password string) {
 	s.dummyOnce.Do(func() {
-		h, err := hashPassword(rand.Text())
+		h, err := passhash.Hash(rand.Text())
 		if err != nil {
 			panic(err) // crypto/rand never fails on supported platforms
 		}
@@ -260,7 +247,7 @@ func (s *Service) burn(password string) {
 	if len(password) > maxPassword {
 		password = password[:maxPassword]
 	}
-	verifyPassword(s.dummy, password)
+	passhash.Verify(s.dummy, password)
 }
 
 // newSecret returns 32 random bytes, base64url-encoded.
@@ -421,77 +408,4 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Account
 		return nil, fmt.Errorf("account: token: %w", err)
 	}
 	return a, nil
-}
-
-// hashPassword returns the Argon2id hash of password in PHC string format:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (unpadded standard base64).
-func hashPassword(password string) (string, error) {
-	salt := make([]byte, argonSaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
-}
-
-// phc is a parsed Argon2id hash.
-type phc struct {
-	memory  uint32
-	time    uint32
-	threads uint8
-	salt    []byte
-	key     []byte
-}
-
-// parsePHC parses an Argon2id PHC string, refusing parameters so large that checking a password
-// would exhaust the machine.
-func parsePHC(s string) (*phc, error) {
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return nil, errors.New("not an argon2id v19 hash")
-	}
-	var h phc
-	for _, kv := range strings.Split(parts[3], ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", kv, err)
-		}
-		switch k {
-		case "m":
-			h.memory = uint32(n)
-		case "t":
-			h.time = uint32(n)
-		case "p":
-			if n > 255 {
-				return nil, fmt.Errorf("parameter %q out of range", kv)
-			}
-			h.threads = uint8(n)
-		default:
-			return nil, fmt.Errorf("unknown parameter %q", kv)
-		}
-	}
-	if h.memory < 8 || h.memory > 1<<21 || h.time < 1 || h.time > 64 || h.threads < 1 || h.threads > 64 {
-		return nil, errors.New("parameters out of range")
-	}
-	var err error
-	if h.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(h.salt) < 8 {
-		return nil, errors.New("bad salt")
-	}
-	if h.key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(h.key) < 16 || len(h.key) > 128 {
-		return nil, errors.New("bad hash")
-	}
-	return &h, nil
-}
-
-// verifyPassword reports whether password matches the PHC hash, comparing in constant time. A
-// malformed hash matches nothing.
-func verifyPassword(hash, password string) bool {
-	h, err := parsePHC(hash)
-	if err != nil {
-		return false
-	}
-	key := argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
-	return subtle.ConstantTimeCompare(key, h.key) == 1
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/passhash"
 	"github.com/elicense/elicense/internal/uscc"
 )
 
@@ -127,7 +128,7 @@ func (s *Service) Claim(ctx context.Context, personID, entityCode, pin string) (
 	case !errs.Is(err, errs.NotFound):
 		return nil, fmt.Errorf("identity: holder of %s: %w", code, err)
 	}
-	hash, err := hashPIN(pin)
+	hash, err := passhash.Hash(pin)
 	if err != nil {
 		return nil, fmt.Errorf("identity: hash pin: %w", err)
 	}
@@ -244,7 +245,7 @@ func (s *Service) ResetPIN(ctx context.Context, sess *Session, entityCode, newPI
 }
 
 func (s *Service) setLicencePIN(ctx context.Context, p *Person, ref PINRef, pin, action string) error {
-	hash, err := hashPIN(pin)
+	hash, err := passhash.Hash(pin)
 	if err != nil {
 		return fmt.Errorf("identity: hash pin: %w", err)
 	}

@@ -2,82 +2,16 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/elicense/elicense/internal/errs"
-)
-
-// Argon2id parameters: the same as package account (OWASP Password Storage Cheat Sheet, first
-// recommendation: 19 MiB, two passes, one lane). Stored hashes carry their parameters.
-const (
-	argonMemory  = 19 * 1024 // KiB
-	argonTime    = 2
-	argonThreads = 1
-	argonSaltLen = 16
-	argonKeyLen  = 32
+	"github.com/elicense/elicense/internal/passhash"
 )
 
 // PINLength is the number of digits of a licence or personal PIN.
 const PINLength = 6
-
-// hashPIN returns the Argon2id hash of pin in PHC string format.
-func hashPIN(pin string) (string, error) {
-	salt := make([]byte, argonSaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
-}
-
-// verifyPIN reports whether pin matches the PHC hash, in constant time. A malformed hash, or
-// one with parameters that would exhaust the machine, matches nothing.
-func verifyPIN(hash, pin string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return false
-	}
-	var m, t, p uint64
-	for _, kv := range strings.Split(parts[3], ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return false
-		}
-		switch k {
-		case "m":
-			m = n
-		case "t":
-			t = n
-		case "p":
-			p = n
-		default:
-			return false
-		}
-	}
-	if m < 8 || m > 1<<21 || t < 1 || t > 64 || p < 1 || p > 64 {
-		return false
-	}
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
-		return false
-	}
-	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(want) < 16 || len(want) > 128 {
-		return false
-	}
-	got := argon2.IDKey([]byte(pin), salt, uint32(t), uint32(m), uint8(p), uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
 
 // pinName names the PIN of ref in both languages.
 func pinName(ref PINRef) (zh, en string) {
@@ -198,7 +132,7 @@ func (s *Service) checkPIN(ctx context.Context, ref PINRef, hash, pin string) er
 		}
 		return errPINLocked(ref, until)
 	}
-	if hash != "" && verifyPIN(hash, pin) {
+	if hash != "" && passhash.Verify(hash, pin) {
 		if err := s.st.SetPINState(ctx, ref, 0, time.Time{}); err != nil {
 			return fmt.Errorf("identity: reset pin failures: %w", err)
 		}
@@ -236,7 +170,7 @@ func (s *Service) SetPersonalPIN(ctx context.Context, sess *Session, current, ne
 			return err
 		}
 	}
-	hash, err := hashPIN(newPIN)
+	hash, err := passhash.Hash(newPIN)
 	if err != nil {
 		return fmt.Errorf("identity: hash pin: %w", err)
 	}
