@@ -23,12 +23,12 @@ func deps(t *testing.T, pkg string) []string {
 
 func TestDependencyRules(t *testing.T) {
 	leaves := map[string][]string{ // package → allowed non-stdlib import prefixes
-		"internal/errs":    nil,
-		"internal/uscc":    nil,
-		"internal/ident":   nil,
-		"internal/citizen": nil,
+		"internal/errs":     nil,
+		"internal/uscc":     nil,
+		"internal/ident":    nil,
+		"internal/citizen":  nil,
 		"internal/passhash": {"golang.org/x/crypto/", "golang.org/x/sys/"},
-		"internal/gm":      {"github.com/emmansun/gmsm", "golang.org/x/"},
+		"internal/gm":       {"github.com/emmansun/gmsm", "golang.org/x/"},
 	}
 	for pkg, allowed := range leaves {
 		for _, d := range deps(t, pkg) {
