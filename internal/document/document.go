@@ -23,6 +23,7 @@ import (
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/qrtoken"
 	"github.com/elicense/elicense/internal/seal"
 )
 
@@ -119,17 +120,26 @@ type Service struct {
 
 	fonts    sync.Map // fontKey → *fontRes
 	fontMu   sync.Mutex
+	emblems  sync.Map // fontKey (of the image slice) → *emblemRes
 	seals    sync.Map // seal key ID → *sealRes
 	sealMu   sync.Mutex
 	tokenPub sync.Map // authority code + serial → *authorityCert (VerifyToken)
-	placeOne sync.Once
-	place    []byte // the placeholder emblem
+	// tokenSigs keeps the QR tokens whose signature checked out, parsed (VerifyToken).
+	tokenSigs *boundedCache[string, *qrtoken.Token]
+	placeOne  sync.Once
+	place     []byte // the placeholder emblem
+	// qrs are the QR codes of recently rendered licence versions (render caches, cache.go).
+	qrs *boundedCache[qrKey, *qrEntry]
+	// subsetCap is the size of each font's cache of subsets (cache.go).
+	subsetCap int
 }
 
 // NewService returns a document service.
 func NewService(c Config) *Service {
 	s := &Service{keys: c.Keys, docKeys: c.DocKeys, licences: c.Licences, clock: c.Clock,
-		publicURL: strings.TrimSuffix(c.PublicURL, "/"), font: c.Font, emblem: c.Emblem}
+		publicURL: strings.TrimSuffix(c.PublicURL, "/"), font: c.Font, emblem: c.Emblem,
+		qrs: newBoundedCache[qrKey, *qrEntry](qrCacheSize), subsetCap: subsetCacheSize,
+		tokenSigs: newBoundedCache[string, *qrtoken.Token](tokenCacheSize)}
 	if s.docKeys == nil && s.keys != nil {
 		s.docKeys = keys.NewDocumentKeys(s.keys)
 	}
@@ -150,9 +160,10 @@ type fontKey struct {
 	n int
 }
 
-// fontRes is what the renderers derive from a font.
+// fontRes is what the renderers derive from a font: the parsed font and its recent subsets.
 type fontRes struct {
-	font *Font
+	font    *Font
+	subsets *boundedCache[string, *fontSubset]
 }
 
 const pdfFontFamily = "face"
@@ -174,13 +185,13 @@ func (s *Service) fontFor(b []byte) (*fontRes, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &fontRes{font: f}
+	r := &fontRes{font: f, subsets: newBoundedCache[string, *fontSubset](s.subsetCap)}
 	s.fonts.Store(key, r)
 	return r, nil
 }
 
-// emblemFor returns the emblem image and its format ("PNG" or "JPG").
-func (s *Service) emblemFor(b []byte) ([]byte, string, error) {
+// emblemFor returns the emblem image, prepared for both writers (cache.go).
+func (s *Service) emblemFor(b []byte) (*emblemRes, error) {
 	if len(b) == 0 {
 		b = s.emblem
 	}
@@ -188,13 +199,16 @@ func (s *Service) emblemFor(b []byte) ([]byte, string, error) {
 		s.placeOne.Do(func() { s.place = placeholderEmblem() })
 		b = s.place
 	}
-	switch {
-	case len(b) > 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n":
-		return b, "PNG", nil
-	case len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF:
-		return b, "JPG", nil
+	key := fontKey{&b[0], len(b)}
+	if v, ok := s.emblems.Load(key); ok {
+		return v.(*emblemRes), nil
 	}
-	return nil, "", errors.New("document: the emblem must be a PNG or JPEG image")
+	e, err := newEmblemRes(b)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := s.emblems.LoadOrStore(key, e)
+	return v.(*emblemRes), nil
 }
 
 // sealRes is an authority's electronic seal, ready to sign with.
@@ -202,6 +216,8 @@ type sealRes struct {
 	der     []byte
 	picture []byte // PNG
 	validTo time.Time
+	// wMM and hMM are the picture's size as the seal gives it, in mm.
+	wMM, hMM int
 }
 
 // Seal returns the electronic seal (SESeal DER, version 4) of the authority with this credit
@@ -245,10 +261,14 @@ func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, err
 	if err != nil {
 		return nil, fmt.Errorf("document: stored seal of %s: %w", a.Code, err)
 	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo}
+	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM}
 	s.seals.Store(id, r)
 	return r, nil
 }
+
+// sealPictureMM is the size of the seal's picture: its ring is the 42 mm of an official seal
+// (seal.RingDiameter), within a transparent margin.
+const sealPictureMM = 45
 
 // sealValidity: a seal is valid from an hour before it is made (clocks of other processes may
 // lag) to the end of the authority certificate it names.
@@ -277,24 +297,23 @@ func (s *Service) makeSeal(ctx context.Context, a *keys.Authority) ([]byte, erro
 		Type: seal.TypeOrganisation, Name: a.Name,
 		Certs:   [][]byte{a.CertDER},
 		Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: cert.NotAfter.UTC().Truncate(time.Second),
-		PictureType: "PNG", Picture: pic, WidthMM: 42, HeightMM: 42,
+		PictureType: "PNG", Picture: pic, WidthMM: sealPictureMM, HeightMM: sealPictureMM,
 	})
 }
 
 // rendering is everything both writers need for one licence.
 type rendering struct {
-	lic       *license.Licence
-	opts      Options
-	lay       *layout
-	font      *fontRes
-	emblem    []byte
-	emblemFmt string
-	qr        []byte // PNG
-	auth      *keys.Authority
-	signer    gm.Signer
-	seal      *sealRes
-	payload   payload
-	at        time.Time
+	lic     *license.Licence
+	opts    Options
+	lay     *layout
+	font    *fontRes
+	emblem  *emblemRes
+	qr      *qrEntry
+	auth    *keys.Authority
+	signer  gm.Signer
+	seal    *sealRes
+	payload payload
+	at      time.Time
 }
 
 // Render renders licence version l as a sealed document.
@@ -325,7 +344,7 @@ func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]
 	if r.font, err = s.fontFor(o.Font); err != nil {
 		return nil, err
 	}
-	if r.emblem, r.emblemFmt, err = s.emblemFor(o.Emblem); err != nil {
+	if r.emblem, err = s.emblemFor(o.Emblem); err != nil {
 		return nil, err
 	}
 	if r.lay, err = layoutLicence(l, layoutOptions{Copy: o.Copy, Font: r.font.font}); err != nil {
@@ -340,7 +359,17 @@ func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]
 	if r.at.After(r.seal.validTo) {
 		return nil, fmt.Errorf("document: the seal of %s expired on %s (renew the authority's certificate)", r.auth.Code, r.seal.validTo.Format(time.DateOnly))
 	}
-	if r.qr, err = s.qrImage(ctx, l, r.signer, r.auth.Serial, o.PublicURL); err != nil {
+	// The layout's stamp is for a picture of sealPictureMM; a seal whose picture has another size
+	// (one made before the margin around the ring was widened is 42 mm) keeps its own, centred
+	// on the same point.
+	if w, h := r.seal.wMM, r.seal.hMM; w > 0 && h > 0 && (w != sealPictureMM || h != sealPictureMM) {
+		b := r.lay.Seal
+		cx, cy := b.X+b.W/2, b.Y+b.H/2
+		b.W, b.H = b.W*float64(w)/sealPictureMM, b.H*float64(h)/sealPictureMM
+		b.X, b.Y = cx-b.W/2, cy-b.H/2
+		r.lay.Seal = b
+	}
+	if r.qr, err = s.qrFor(ctx, l, r.signer, r.auth.Serial, o.PublicURL); err != nil {
 		return nil, err
 	}
 	r.payload = newPayload(l, o.Copy, r.at)

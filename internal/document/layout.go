@@ -396,7 +396,7 @@ const (
 	authX, authY = 200.0, 166.0
 	dateX, dateY = 214.0, 180.0
 	authSize     = 4.2
-	sealD        = 42.0 / (originalW / duplicateW) // 42 mm on the 正本
+	sealD        = sealPictureMM / (originalW / duplicateW) // the picture, 45 mm on the 正本: a 42 mm ring
 )
 
 func (p *pageBuilder) authority(l *license.Licence, f *Font) {

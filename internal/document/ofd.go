@@ -6,13 +6,12 @@ import (
 	"compress/flate"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/elicense/elicense/internal/gm"
@@ -50,9 +49,18 @@ const (
 
 // ofdEntry is one file of the package.
 type ofdEntry struct {
-	name     string
-	data     []byte
-	compress bool
+	name string
+	*packed
+}
+
+// xmlEntry is a file written for this render, compressed quickly; files under a kilobyte are
+// stored, because deflate's per-file cost (Huffman tables) buys them a few hundred bytes at most.
+func xmlEntry(name string, data []byte) ofdEntry {
+	level := flate.BestSpeed
+	if len(data) < 1024 {
+		level = flate.NoCompression
+	}
+	return ofdEntry{name, pack(data, level)}
 }
 
 // num formats a length in mm with at most three decimals.
@@ -140,7 +148,7 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		b.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
 		pages[i] = []byte(b.String())
 	}
-	fontData, err := f.Subset(used)
+	sub, err := r.font.subset(used)
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +169,11 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 	publicRes := fmt.Sprintf(xmlHeader+`<ofd:Res xmlns:ofd="%s" BaseLoc="Res"><ofd:Fonts>`+
 		`<ofd:Font ID="%d" FontName="%s" FamilyName="%s"><ofd:FontFile>%s</ofd:FontFile></ofd:Font></ofd:Fonts></ofd:Res>`,
 		ofdNS, idFont, esc(f.Name()), esc(f.Name()), fontFileName)
-	emblemName := "emblem." + strings.ToLower(r.emblemFmt)
+	emblemName := "emblem." + strings.ToLower(r.emblem.format)
 	documentRes := fmt.Sprintf(xmlHeader+`<ofd:Res xmlns:ofd="%s" BaseLoc="Res"><ofd:MultiMedias>`+
 		`<ofd:MultiMedia ID="%d" Type="Image" Format="%s"><ofd:MediaFile>%s</ofd:MediaFile></ofd:MultiMedia>`+
 		`<ofd:MultiMedia ID="%d" Type="Image" Format="PNG"><ofd:MediaFile>%s</ofd:MediaFile></ofd:MultiMedia>`+
-		`</ofd:MultiMedias></ofd:Res>`, ofdNS, idEmblem, r.emblemFmt, emblemName, idQR, qrFileName)
+		`</ofd:MultiMedias></ofd:Res>`, ofdNS, idEmblem, r.emblem.format, emblemName, idQR, qrFileName)
 
 	docID := gm.SM3([]byte(r.lic.Identifier + "\x00" + r.at.Format(time.RFC3339Nano)))
 	ofdXML := fmt.Sprintf(xmlHeader+`<ofd:OFD xmlns:ofd="%s" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>`+
@@ -180,35 +188,37 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 	signaturesXML := fmt.Sprintf(xmlHeader+`<ofd:Signatures xmlns:ofd="%s"><ofd:MaxSignId>1</ofd:MaxSignId>`+
 		`<ofd:Signature ID="1" Type="%s" BaseLoc="/%s"/></ofd:Signatures>`, ofdNS, ofdSignatureType, signaturePath)
 
+	ofdFile, sigsFile := xmlEntry(ofdXMLPath, []byte(ofdXML)), xmlEntry(signaturesPath, []byte(signaturesXML))
 	pl := r.payload
-	h1, h2 := gm.SM3([]byte(ofdXML)), gm.SM3([]byte(signaturesXML))
-	pl.OFDXML, pl.SignaturesXML = base64.StdEncoding.EncodeToString(h1[:]), base64.StdEncoding.EncodeToString(h2[:])
+	pl.OFDXML, pl.SignaturesXML = base64.StdEncoding.EncodeToString(ofdFile.sm3[:]), base64.StdEncoding.EncodeToString(sigsFile.sm3[:])
 	payloadData := pl.marshal()
 	attachments := fmt.Sprintf(xmlHeader+`<ofd:Attachments xmlns:ofd="%s"><ofd:Attachment ID="%d" Name="%s" Format="json" CreationDate="%s" Size="%s" Visible="false">`+
 		`<ofd:FileLoc>%s</ofd:FileLoc></ofd:Attachment></ofd:Attachments>`,
 		ofdNS, attachmentID, "licence-data", r.at.Format("2006-01-02T15:04:05"), num(float64(len(payloadData))/1024), payloadName)
 
-	// The package, in the order written; the signature files come last.
-	entries := []ofdEntry{
-		{ofdXMLPath, []byte(ofdXML), true},
-		{docPath, []byte(doc.String()), true},
-		{publicResPath, []byte(publicRes), true},
-		{documentResPath, []byte(documentRes), true},
-	}
+	// The package, in the order written; the signature files come last. The font subset and
+	// the images come prepared from the render caches.
+	entries := make([]ofdEntry, 0, 12+len(pages))
+	entries = append(entries, ofdFile,
+		xmlEntry(docPath, []byte(doc.String())),
+		xmlEntry(publicResPath, []byte(publicRes)),
+		xmlEntry(documentResPath, []byte(documentRes)),
+	)
 	for i, p := range pages {
-		entries = append(entries, ofdEntry{fmt.Sprintf("Doc_0/Pages/Page_%d/Content.xml", i), p, true})
+		entries = append(entries, xmlEntry(fmt.Sprintf("Doc_0/Pages/Page_%d/Content.xml", i), p))
 	}
 	entries = append(entries,
-		ofdEntry{"Doc_0/Res/" + fontFileName, fontData, true},
-		ofdEntry{"Doc_0/Res/" + emblemName, r.emblem, false},
-		ofdEntry{"Doc_0/Res/" + qrFileName, r.qr, false},
-		ofdEntry{attachmentsPath, []byte(attachments), true},
-		ofdEntry{payloadPath, payloadData, true},
-		ofdEntry{signaturesPath, []byte(signaturesXML), true},
+		ofdEntry{"Doc_0/Res/" + fontFileName, sub.packed()},
+		ofdEntry{"Doc_0/Res/" + emblemName, r.emblem.ofd},
+		ofdEntry{"Doc_0/Res/" + qrFileName, r.qr.png},
+		xmlEntry(attachmentsPath, []byte(attachments)),
+		xmlEntry(payloadPath, payloadData),
+		sigsFile,
 	)
 
 	// Signature.xml: the SM3 of every file but OFD.xml and the signature files.
 	var sx strings.Builder
+	sx.Grow(512 + 110*len(entries))
 	sx.WriteString(xmlHeader)
 	fmt.Fprintf(&sx, `<ofd:Signature xmlns:ofd="%s"><ofd:SignedInfo><ofd:Provider ProviderName="%s" Version="1.0" Company="elicense"/>`+
 		`<ofd:SignatureMethod>%s</ofd:SignatureMethod><ofd:SignatureDateTime>%s</ofd:SignatureDateTime>`+
@@ -217,9 +227,8 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		if e.name == ofdXMLPath || e.name == signaturesPath {
 			continue
 		}
-		h := gm.SM3(e.data)
 		fmt.Fprintf(&sx, `<ofd:Reference FileRef="/%s"><ofd:CheckValue>%s</ofd:CheckValue></ofd:Reference>`,
-			esc(e.name), base64.StdEncoding.EncodeToString(h[:]))
+			esc(e.name), base64.StdEncoding.EncodeToString(e.sm3[:]))
 	}
 	sb := r.lay.Seal
 	fmt.Fprintf(&sx, `</ofd:References><ofd:StampAnnot ID="1" PageRef="%d" Boundary="%s %s %s %s"/></ofd:SignedInfo>`+
@@ -230,54 +239,44 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document: ofd seal: %w", err)
 	}
-	entries = append(entries, ofdEntry{signaturePath, sigXML, true}, ofdEntry{signedValuePath, signed, false})
+	entries = append(entries, xmlEntry(signaturePath, sigXML), ofdEntry{signedValuePath, pack(signed, flate.NoCompression)})
 	return writeZip(entries, r.at)
 }
 
-// flatePool keeps deflate writers: each holds about a megabyte of state, too much to allocate
-// for every file of every document.
-var flatePool sync.Pool
-
-type pooledFlate struct{ *flate.Writer }
-
-func (p pooledFlate) Close() error {
-	err := p.Writer.Close()
-	flatePool.Put(p.Writer)
-	return err
-}
-
-// writeZip writes the entries as a zip file; text compresses with the fastest deflate level
-// (renders must be cheap), images and the signature are stored.
+// writeZip writes the prepared entries as a zip file: each is written as prepared (compressed
+// or stored), with the headers archive/zip's CreateHeader would write.
 func writeZip(entries []ofdEntry, at time.Time) ([]byte, error) {
-	size := 0
+	size := 22
 	for _, e := range entries {
-		size += len(e.data)
+		n := len(e.data)
+		if e.deflated != nil {
+			n = len(e.deflated)
+		}
+		size += n + 2*(46+len(e.name)+9)
 	}
 	var buf bytes.Buffer
-	buf.Grow(size/2 + 4096)
+	buf.Grow(size)
 	zw := zip.NewWriter(&buf)
-	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		fw, _ := flatePool.Get().(*flate.Writer)
-		if fw == nil {
-			var err error
-			if fw, err = flate.NewWriter(w, flate.BestSpeed); err != nil {
-				return nil, err
-			}
-		} else {
-			fw.Reset(w)
-		}
-		return pooledFlate{fw}, nil
-	})
+	date, clock := msDOSTime(at)
+	var ext [9]byte // extended timestamp (Info-ZIP "UT"): the modification time
+	binary.LittleEndian.PutUint16(ext[0:], 0x5455)
+	binary.LittleEndian.PutUint16(ext[2:], 5)
+	ext[4] = 1
+	binary.LittleEndian.PutUint32(ext[5:], uint32(at.Unix()))
 	for _, e := range entries {
-		method := zip.Store
-		if e.compress {
-			method = zip.Deflate
+		fh := &zip.FileHeader{Name: e.name, Method: zip.Store, CRC32: e.crc, Modified: at,
+			ModifiedDate: date, ModifiedTime: clock, CreatorVersion: 20, ReaderVersion: 20,
+			UncompressedSize64: uint64(len(e.data)), Extra: ext[:]}
+		body := e.data
+		if e.deflated != nil {
+			fh.Method, body = zip.Deflate, e.deflated
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: method, Modified: at})
+		fh.CompressedSize64 = uint64(len(body))
+		w, err := zw.CreateRaw(fh)
 		if err != nil {
 			return nil, fmt.Errorf("document: ofd: %w", err)
 		}
-		if _, err := w.Write(e.data); err != nil {
+		if _, err := w.Write(body); err != nil {
 			return nil, fmt.Errorf("document: ofd: %w", err)
 		}
 	}
@@ -285,4 +284,12 @@ func writeZip(entries []ofdEntry, at time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("document: ofd: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// msDOSTime is t (UTC) as the date and time fields of a zip header.
+func msDOSTime(t time.Time) (date, clock uint16) {
+	t = t.UTC()
+	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	clock = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	return date, clock
 }

@@ -2,6 +2,7 @@ package document
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -28,6 +29,7 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	first := r.lay.Pages[0]
 	doc := &gopdf.GoPdf{}
 	doc.Start(gopdf.Config{PageSize: gopdf.Rect{W: pt(first.W), H: pt(first.H)}, Unit: gopdf.UnitPT})
+	doc.SetCompressLevel(flate.BestSpeed) // the page contents: a few kilobytes of text operators
 	// gopdf subsets fonts itself but keeps the original glyph numbering (a 49,000-glyph loca and
 	// hmtx for a CJK font) and compresses at zlib's default level: handing it our own subset
 	// first makes the PDF render several times faster and the file smaller.
@@ -37,25 +39,19 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 			used = append(used, []rune(t.Text)...)
 		}
 	}
-	sub, err := r.font.font.Subset(used)
+	sub, err := r.font.subset(used)
 	if err != nil {
 		return nil, err
 	}
-	if err := doc.AddTTFFontData(pdfFontFamily, sub); err != nil {
+	if err := doc.AddTTFFontData(pdfFontFamily, sub.data); err != nil {
 		return nil, fmt.Errorf("document: pdf font: %w", err)
 	}
-	emblem, err := gopdf.ImageHolderByBytes(r.emblem)
-	if err != nil {
-		return nil, fmt.Errorf("document: pdf emblem: %w", err)
-	}
-	qr, err := gopdf.ImageHolderByBytes(r.qr)
-	if err != nil {
-		return nil, fmt.Errorf("document: pdf qr: %w", err)
-	}
-	stamp, err := gopdf.ImageHolderByBytes(r.seal.picture)
-	if err != nil {
-		return nil, fmt.Errorf("document: pdf seal image: %w", err)
-	}
+	// The images come from the render caches; gopdf copies them. Its compiled form of an image
+	// is cheap for these: the emblem has no alpha channel (emblemRes), the QR code and the seal
+	// are paletted, so gopdf passes their compressed data through.
+	emblem := pdfImage("emblem", r.emblem.pdf)
+	qr := pdfImage("qr", r.qr.png.data)
+	stamp := pdfImage("seal", r.seal.picture)
 	for i, pg := range r.lay.Pages {
 		doc.AddPage()
 		for _, b := range pg.Rects {
@@ -131,6 +127,17 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// imageHolder hands gopdf an image with a fixed name, sparing it the MD5 that
+// gopdf.ImageHolderByBytes computes to name the image.
+type imageHolder struct {
+	id string
+	*bytes.Reader
+}
+
+func (h imageHolder) ID() string { return h.id }
+
+func pdfImage(id string, b []byte) imageHolder { return imageHolder{id, bytes.NewReader(b)} }
 
 // pdfInfo is the document information dictionary written with the attachment.
 type pdfInfo struct {

@@ -41,6 +41,15 @@ var resultWords = [...]struct{ zh, en string }{
 	{"证照文件部分错误或不完整，不可信", "the licence file is partly wrong or incomplete: do not trust it"},
 }
 
+// ResultWords returns a result code in a few words, in Chinese and English (a report's ZH and EN
+// add what failed).
+func ResultWords(code int) (zh, en string) {
+	if code < 0 || code >= len(resultWords) {
+		return "核验结果未知", "unknown result"
+	}
+	return resultWords[code].zh, resultWords[code].en
+}
+
 // precedence orders results when several checks fail: a wrong file outranks everything but a
 // missing one; the registry's answers come after the file's integrity.
 var precedence = [...]int{ResultValid: 0, ResultNotActivated: 1, ResultSuspended: 2, ResultNoLonger: 3,
@@ -194,7 +203,7 @@ func (s *Service) checkLicence(ctx context.Context, r *Report, p *payload, data,
 		return fmt.Errorf("document: verify licence signature: %w", err)
 	}
 
-	l, err := s.licences.Get(ctx, p.Identifier)
+	l, err := s.licenceVersion(ctx, p.Code, p.Identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		r.fail(ResultNoSuchLicence, "registry", "登记系统中没有标识为 "+p.Identifier+" 的证照", "the register has no licence with identifier "+p.Identifier)
@@ -211,6 +220,19 @@ func (s *Service) checkLicence(ctx context.Context, r *Report, p *payload, data,
 	}
 	r.pass("registry", fmt.Sprintf("登记事项与登记系统中第 %d 版一致", l.Version), fmt.Sprintf("the face data equal the registered data of version %d", l.Version))
 	return s.checkStatus(ctx, r, l)
+}
+
+// licenceVersion returns the licence version with this identifier from the register. Most files
+// and QR codes are of a licence's current version, so it asks for the current licence of the
+// credit code they name first (which the register answers from its cache of current licences)
+// and only when that is another version (or the code names nothing) for the identifier.
+func (s *Service) licenceVersion(ctx context.Context, code, identifier string) (*license.Licence, error) {
+	if code != "" {
+		if cur, err := s.licences.Get(ctx, code); err == nil && cur.Identifier == identifier {
+			return cur, nil
+		}
+	}
+	return s.licences.Get(ctx, identifier)
 }
 
 // checkStatus sets the result from the status of licence version l now.
@@ -257,8 +279,11 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (*Report, error
 		return r.finish(), nil
 	}
 	tok, err := qrtoken.FromURL(token)
-	var t *qrtoken.Token
-	if err == nil {
+	// A token is a fixed string whose claims name the key that signed it: once its signature has
+	// checked out, it always will. Verified tokens are kept, parsed, so that a code scanned again
+	// costs no signature check; the licence's status below is looked up every time.
+	t, verified := s.tokenSigs.get(tok)
+	if err == nil && !verified {
 		t, err = qrtoken.Parse(tok)
 	}
 	if err != nil {
@@ -272,38 +297,39 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (*Report, error
 	r.Identifier, r.Code, r.Version, r.AuthorityCode = t.Identifier, t.Code, t.Version, t.AuthorityCode
 	issued := t.IssuedAt.UTC()
 	r.SignedAt = &issued
-	var pub *ecdsa.PublicKey
-	switch t.Type {
-	case qrtoken.TypeLicence:
-		pub, err = s.authorityKey(ctx, t.AuthorityCode, t.CertSerial)
-	case qrtoken.TypePresentation:
-		var sg gm.Signer
-		if sg, _, err = s.keys.PlatformSigner(ctx); err == nil {
-			pub = sg.Public()
-		}
-		if err == nil {
-			if terr := t.CheckTime(s.clock()); terr != nil {
-				e := errs.As(terr)
-				r.fail(ResultNoLonger, "token_time", e.ZH, e.EN)
+	if terr := t.CheckTime(s.clock()); terr != nil { // presentation tokens expire; licence tokens do not
+		e := errs.As(terr)
+		r.fail(ResultNoLonger, "token_time", e.ZH, e.EN)
+	}
+	if !verified {
+		var pub *ecdsa.PublicKey
+		switch t.Type {
+		case qrtoken.TypeLicence:
+			pub, err = s.authorityKey(ctx, t.AuthorityCode, t.CertSerial)
+		case qrtoken.TypePresentation:
+			var sg gm.Signer
+			if sg, _, err = s.keys.PlatformSigner(ctx); err == nil {
+				pub = sg.Public()
 			}
 		}
-	}
-	switch k := errs.KindOf(err); {
-	case err == nil:
-	case k == errs.NotFound || k == errs.Invalid:
-		e := errs.As(err)
-		r.fail(ResultWrong, "token_signature", "二维码的签名证书不是本平台登记机关的证书："+e.ZH, "the QR code's certificate is not one of this platform's authorities: "+e.EN)
-		return r.finish(), nil
-	default:
-		return nil, err
-	}
-	if err := t.Verify(pub); err != nil {
-		e := errs.As(err)
-		r.fail(ResultWrong, "token_signature", e.ZH, e.EN)
-		return r.finish(), nil
+		switch k := errs.KindOf(err); {
+		case err == nil:
+		case k == errs.NotFound || k == errs.Invalid:
+			e := errs.As(err)
+			r.fail(ResultWrong, "token_signature", "二维码的签名证书不是本平台登记机关的证书："+e.ZH, "the QR code's certificate is not one of this platform's authorities: "+e.EN)
+			return r.finish(), nil
+		default:
+			return nil, err
+		}
+		if err := t.Verify(pub); err != nil {
+			e := errs.As(err)
+			r.fail(ResultWrong, "token_signature", e.ZH, e.EN)
+			return r.finish(), nil
+		}
+		s.tokenSigs.put(tok, t)
 	}
 	r.pass("token_signature", "二维码由登记机关签名，内容未被改动", "the QR code is signed by the registering authority and unaltered")
-	l, err := s.licences.Get(ctx, t.Identifier)
+	l, err := s.licenceVersion(ctx, t.Code, t.Identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		r.fail(ResultNoSuchLicence, "registry", "登记系统中没有标识为 "+t.Identifier+" 的证照", "the register has no licence with identifier "+t.Identifier)

@@ -35,6 +35,11 @@ type ImageOptions struct {
 // SealRed is the colour of the seal (印章红), close to the #E60012 used for official seals.
 var SealRed = color.NRGBA{R: 0xE6, G: 0x00, B: 0x12, A: 0xFF}
 
+// RingDiameter is the outer diameter of the seal's ring as a share of the image's width; the rest
+// is a transparent margin, so that the ring's anti-aliased edge is never cut off where the
+// picture is scaled and drawn. Drawn 45 mm wide, the ring is the 42 mm of an official seal.
+const RingDiameter = 42.0 / 45
+
 // Limits of DrawImage's input.
 const (
 	MaxNameRunes   = 40
@@ -78,11 +83,13 @@ func DrawImage(name string, opts ImageOptions) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: draw image: %w", err)
 	}
-	S := float64(size)
-	c := S / 2
+	c := float64(size) / 2
+	outer := c * RingDiameter
+	// S is the unit of the proportions below: the width of a picture whose ring leaves 1.2 % on
+	// each side, which is how they were drawn before the margin was widened.
+	S := outer / 0.488
 
 	// Ring: about 1.3 mm wide on a 42 mm seal.
-	outer := c - S*0.012
 	ring := S * 0.032
 	d.circle(c, c, outer, false)
 	d.circle(c, c, outer-ring, true)
@@ -92,7 +99,7 @@ func DrawImage(name string, opts ImageOptions) ([]byte, error) {
 	d.star(c, c, S*0.165)
 	d.fill()
 
-	if err := d.arcText([]rune(name), c, outer-ring-S*0.035); err != nil {
+	if err := d.arcText([]rune(name), c, outer-ring-S*0.035, S); err != nil {
 		return nil, fmt.Errorf("seal: draw image: %w", err)
 	}
 	if bottom != "" {
@@ -247,20 +254,20 @@ func (d *drawer) glyph(r rune, em float64, tf func(x, y float64) (float64, float
 }
 
 // arcText sets text along the upper arc of the circle centred at (c, c) whose inner edge (the
-// tops of the characters) is at radius top. The characters are upright towards the rim, centred
+// tops of the characters) is at radius top, the characters' size a share of size. The characters are upright towards the rim, centred
 // on the top of the circle; short names are spread towards 150°, long ones condensed to fit
 // 250° (290° for the longest) and, past that, made smaller.
-func (d *drawer) arcText(text []rune, c, top float64) error {
+func (d *drawer) arcText(text []rune, c, top, size float64) error {
 	const (
 		minSpan   = 150 * math.Pi / 180
 		minWidth  = 0.62 // narrowest condensing of a character
 		fill      = 0.88 // share of a character's arc covered by its ink
-		emOfImage = 0.15 // character height relative to the image
+		emOfImage = 0.15 // character height relative to size
 	)
 	n := float64(len(text))
 	// Up to 16 characters fit in 250°; longer names reach further down, to 290°.
 	maxSpan := (250 + 40*min(1, max(0, n-16)/16)) * math.Pi / 180
-	em := emOfImage * 2 * c
+	em := emOfImage * size
 	var rt, step, sx float64
 	for range 2 {
 		rt = top - em/2 // radius of the characters' centres

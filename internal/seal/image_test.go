@@ -50,9 +50,22 @@ func TestDrawImage(t *testing.T) {
 				t.Errorf("%s: pixel %v has alpha %d, want transparent", c.name, p, a)
 			}
 		}
-		for _, p := range []image.Point{{200, 200}, {8, 200}, {391, 200}, {200, 391}} {
+		for _, p := range []image.Point{{200, 200}, {19, 200}, {380, 200}, {200, 380}} {
 			if got := nrgba(p.X, p.Y); got != SealRed {
 				t.Errorf("%s: pixel %v is %v, want %v", c.name, p, got, SealRed)
+			}
+		}
+		// A clear margin all round: the ring (42 of 45 mm) stays off the image's edges, so it
+		// is not cut off where the picture is scaled.
+		share := RingDiameter
+		margin := int(200 * (1 - share)) // 13 px
+		for i := 0; i < 400; i++ {
+			for d := 0; d < margin-1; d++ {
+				for _, p := range []image.Point{{i, d}, {i, 399 - d}, {d, i}, {399 - d, i}} {
+					if a := nrgba(p.X, p.Y).A; a != 0 {
+						t.Fatalf("%s: pixel %v in the margin has alpha %d", c.name, p, a)
+					}
+				}
 			}
 		}
 		// The name is drawn: ink along the upper arc.

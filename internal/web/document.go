@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/elicense/elicense/internal/document"
@@ -38,9 +40,9 @@ func NewDocumentHandlers(docs *document.Service, licences *license.Service, fail
 	if docs == nil || licences == nil || fail == nil {
 		return nil, errors.New("web: document handlers need the document and licence services and an error renderer")
 	}
-	t, err := template.New("verify").Parse(documentPage)
+	t, err := documentTemplate()
 	if err != nil {
-		return nil, fmt.Errorf("web: document page: %w", err)
+		return nil, err
 	}
 	return &DocumentHandlers{docs: docs, licences: licences, fail: fail, page: t}, nil
 }
@@ -221,15 +223,14 @@ func (h *DocumentHandlers) FilePage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, rep, "")
 }
 
-// documentView is what the verification page shows.
+// documentView is what the verification page shows (pageData.Data).
 type documentView struct {
-	Lang   string
-	EN     bool
-	Report *document.Report
-	Tone   string // ok, warn, bad
-	Error  string
-	Checks []checkView
-	Status string
+	Report  *document.Report
+	Verdict string // the verdict in a few words, in the page's language
+	Tone    string // ok, warn, bad
+	Error   string
+	Checks  []checkView
+	Status  string
 }
 
 type checkView struct {
@@ -239,7 +240,8 @@ type checkView struct {
 
 func (h *DocumentHandlers) render(w http.ResponseWriter, r *http.Request, rep *document.Report, problem string) {
 	lang := langOf(r)
-	v := documentView{Lang: lang, EN: lang == langEN, Report: rep, Error: problem}
+	en := lang == langEN
+	v := &documentView{Report: rep, Error: problem}
 	if rep != nil {
 		switch rep.Result {
 		case document.ResultValid:
@@ -249,81 +251,116 @@ func (h *DocumentHandlers) render(w http.ResponseWriter, r *http.Request, rep *d
 		default:
 			v.Tone = "bad"
 		}
+		zh, enw := document.ResultWords(rep.Result)
+		v.Verdict = zh
+		if en {
+			v.Verdict = strings.ToUpper(enw[:1]) + enw[1:] // the words begin with a lower-case ASCII letter
+		}
 		for _, c := range rep.Checks {
 			t := c.ZH
-			if v.EN {
+			if en {
 				t = c.EN
 			}
 			v.Checks = append(v.Checks, checkView{OK: c.OK, Text: t})
 		}
 		if rep.Status != "" {
-			zh, en := license.StatusName(rep.Status)
+			zh, enw := license.StatusName(rep.Status)
 			v.Status = zh
-			if v.EN {
-				v.Status = en
+			if en {
+				v.Status = enw
 			}
 		}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	title := "电子营业执照核验"
+	if en {
+		title = "Verify an e-business licence"
+	}
+	d := &pageData{Lang: lang, Title: title, Switch: switchURL(r, lang), Data: v}
+	// The page runs into a buffer first, so that a template failure is a clean error page.
+	var buf bytes.Buffer
+	if err := h.page.ExecuteTemplate(&buf, "layout", d); err != nil {
+		h.fail(w, r, fmt.Errorf("web: document page: %w", err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hd.Set("Vary", "Accept-Language, Cookie")
 	status := http.StatusOK
 	if problem != "" {
 		status = http.StatusBadRequest
 	}
 	w.WriteHeader(status)
-	if err := h.page.Execute(w, v); err != nil {
-		h.fail(w, r, err)
-	}
+	_, _ = w.Write(buf.Bytes())
 }
 
-// documentPage is the public verification page for QR codes and files. It is self-contained
-// (inline style) so that it renders the same wherever the verdict is linked from.
-const documentPage = `<!doctype html>
-<html lang="{{if .EN}}en{{else}}zh-CN{{end}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .EN}}Verify an e-business licence{{else}}电子营业执照核验{{end}}</title>
-<style>
-body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;background:#f6f4ef;color:#222}
-main{max-width:760px;margin:0 auto;padding:24px 16px}
-h1{font-size:1.4rem;margin:0 0 16px}
-.verdict{padding:16px;border-radius:8px;margin:16px 0;font-size:1.1rem}
-.ok{background:#e3f4e6;border:1px solid #3a8d4b}.warn{background:#fff4d6;border:1px solid #c48a00}.bad{background:#fde4e4;border:1px solid #c0392b}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;background:#fff;padding:16px;border-radius:8px}
-dt{color:#666}dd{margin:0;word-break:break-all}
-ul{background:#fff;padding:12px 16px 12px 36px;border-radius:8px}li{margin:4px 0}
-.pass{color:#2d7a3e}.fail{color:#b03a2e}
-form{background:#fff;padding:16px;border-radius:8px;margin-top:24px}
-label{display:block;margin:8px 0 4px}input[type=text]{width:100%;box-sizing:border-box;padding:6px}
-button{margin-top:12px;padding:8px 18px}
-nav{margin-bottom:8px;font-size:.9rem}
-</style>
-</head>
-<body><main>
-<nav><a href="/">{{if .EN}}Home{{else}}首页{{end}}</a> · {{if .EN}}<a href="?lang=zh">中文</a>{{else}}<a href="?lang=en">English</a>{{end}}</nav>
-<h1>{{if .EN}}Verify an e-business licence{{else}}电子营业执照核验{{end}}</h1>
-{{with .Error}}<div class="verdict bad">{{.}}</div>{{end}}
-{{with .Report}}
-<div class="verdict {{$.Tone}}" id="verdict" data-result="{{.Result}}"><strong>{{if $.EN}}{{.EN}}{{else}}{{.ZH}}{{end}}</strong></div>
-{{if .Identifier}}<dl>
-{{if .Name}}<dt>{{if $.EN}}Name{{else}}名称{{end}}</dt><dd>{{.Name}}</dd>{{end}}
-<dt>{{if $.EN}}Credit code{{else}}统一社会信用代码{{end}}</dt><dd>{{.Code}}</dd>
-<dt>{{if $.EN}}Licence identifier{{else}}电子证照标识{{end}}</dt><dd>{{.Identifier}}</dd>
-<dt>{{if $.EN}}Version{{else}}版本{{end}}</dt><dd>{{.Version}}{{if and .CurrentVersion (ne .CurrentVersion .Version)}} ({{if $.EN}}current{{else}}当前为第{{end}} {{.CurrentVersion}}{{if not $.EN}} 版{{end}}){{end}}</dd>
-{{if .Authority}}<dt>{{if $.EN}}Registering authority{{else}}登记机关{{end}}</dt><dd>{{.Authority}}</dd>{{end}}
-{{if $.Status}}<dt>{{if $.EN}}Status now{{else}}当前状态{{end}}</dt><dd>{{$.Status}}</dd>{{end}}
-<dt>{{if $.EN}}Result code{{else}}核验结果代码{{end}}</dt><dd>{{.Result}}</dd>
-</dl>{{end}}
-<ul>{{range $.Checks}}<li class="{{if .OK}}pass{{else}}fail{{end}}">{{if .OK}}✔{{else}}✘{{end}} {{.Text}}</li>{{end}}</ul>
-{{end}}
-<form method="post" action="/verify/file" enctype="multipart/form-data">
-<label for="file">{{if .EN}}Upload a licence file (OFD or PDF){{else}}上传执照文件（OFD 或 PDF）{{end}}</label>
-<input type="file" id="file" name="file" accept=".ofd,.pdf,application/pdf,application/ofd">
-<label for="token">{{if .EN}}…or paste the content of its QR code{{else}}……或粘贴二维码内容{{end}}</label>
-<input type="text" id="token" name="token" autocomplete="off">
-<button type="submit">{{if .EN}}Verify{{else}}核验{{end}}</button>
-</form>
-</main></body></html>
+// documentTemplate is the site's layout (templates/layout.html, with its stylesheet) around the
+// verification page's content, so the page keeps the site's look and its Content-Security-Policy
+// (no inline style or script).
+func documentTemplate() (*template.Template, error) {
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	f := template.FuncMap{"asset": a.url}
+	for k, v := range funcs {
+		f[k] = v
+	}
+	t, err := template.New("").Funcs(f).ParseFS(files, "templates/layout.html")
+	if err == nil {
+		_, err = t.New("content").Parse(documentContent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: document page: %w", err)
+	}
+	return t, nil
+}
+
+// documentContent is the verification page for QR codes and files: the verdict, what the file or
+// token says, every check, and the form to verify another.
+const documentContent = `{{$d := .Data}}{{$en := eq .Lang "en"}}
+{{- with $d.Error}}
+<section class="card"><div class="problem" role="alert"><p>{{.}}</p></div></section>
+{{- end}}
+{{- with $d.Report}}
+<section class="card result" aria-labelledby="result-title">
+  <h1 id="result-title">{{if $en}}Verification result{{else}}核验结果{{end}}</h1>
+  <p class="verdict {{$d.Tone}}" id="verdict" role="status" data-result="{{.Result}}">{{$d.Verdict}}</p>
+  {{- if .Name}}<p class="entity">{{.Name}}</p>{{end}}
+  {{- if .Identifier}}
+  <dl class="face">
+    <div><dt>{{if $en}}Credit code{{else}}统一社会信用代码{{end}}</dt><dd class="mono">{{.Code}}</dd></div>
+    <div class="wide"><dt>{{if $en}}Licence identifier{{else}}电子证照标识{{end}}</dt><dd class="mono">{{.Identifier}}</dd></div>
+    <div><dt>{{if $en}}Version{{else}}版本{{end}}</dt><dd>{{.Version}}{{if and .CurrentVersion (ne .CurrentVersion .Version)}} ({{if $en}}current: {{.CurrentVersion}}{{else}}当前为第 {{.CurrentVersion}} 版{{end}}){{end}}</dd></div>
+    {{- if .Authority}}<div><dt>{{if $en}}Registering authority{{else}}登记机关{{end}}</dt><dd>{{.Authority}}</dd></div>{{end}}
+    {{- if $d.Status}}<div><dt>{{if $en}}Status now{{else}}当前状态{{end}}</dt><dd>{{$d.Status}}</dd></div>{{end}}
+    <div><dt>{{if $en}}Result code{{else}}核验结果代码{{end}}</dt><dd>{{.Result}}</dd></div>
+  </dl>
+  {{- end}}
+  <h2>{{if $en}}Checks{{else}}核验项目{{end}}</h2>
+  <ul class="checks">
+    {{- range $d.Checks}}
+    <li>{{if .OK}}<span class="badge active">✓ {{if $en}}passed{{else}}通过{{end}}</span>{{else}}<span class="badge revoked">✗ {{if $en}}failed{{else}}未通过{{end}}</span>{{end}} {{.Text}}</li>
+    {{- end}}
+  </ul>
+</section>
+{{- end}}
+<section class="card">
+  {{- if $d.Report}}
+  <h2>{{if $en}}Verify another licence{{else}}核验其他执照{{end}}</h2>
+  {{- else}}
+  <h1>{{if $en}}Verify an e-business licence{{else}}电子营业执照核验{{end}}</h1>
+  {{- end}}
+  <form method="post" action="/verify/file" enctype="multipart/form-data">
+    <div class="field">
+      <label for="file">{{if $en}}Upload a licence file (OFD or PDF){{else}}上传执照文件（OFD 或 PDF）{{end}}</label>
+      <input type="file" id="file" name="file" accept=".ofd,.pdf,application/pdf,application/ofd">
+    </div>
+    <div class="field">
+      <label for="token">{{if $en}}…or paste the content of its QR code{{else}}……或粘贴二维码内容{{end}}</label>
+      <input type="text" id="token" name="token" autocomplete="off" spellcheck="false">
+    </div>
+    <button type="submit">{{if $en}}Verify{{else}}核验{{end}}</button>
+  </form>
+</section>
 `

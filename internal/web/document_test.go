@@ -123,6 +123,19 @@ func TestDocumentHandlers(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), "证照正确且有效") || !strings.Contains(string(page), "西湖区示例小吃店") {
 		t.Errorf("token page: %d %s", resp.StatusCode, page)
 	}
+	// The page is the site's: its layout and stylesheet, no inline style, and no policy of its
+	// own that would override the site's Content-Security-Policy.
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "" {
+		t.Errorf("the token page sets its own CSP %q", csp)
+	}
+	for _, want := range []string{`<link rel="stylesheet" href="/static/style.`, `class="verdict ok"`, `role="status"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("token page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(page), "<style") || strings.Contains(string(page), "style=") {
+		t.Error("the token page has inline style")
+	}
 	r3, err := http.Post(srv.URL+"/api/v1/verify", "application/json", strings.NewReader(`{"token":"https://e.example.cn/v/`+tok+`"}`))
 	if err != nil {
 		t.Fatal(err)
