@@ -120,9 +120,12 @@ const (
 // Change is one atomic change of an entity's licence, with the audit event that records it.
 type Change struct {
 	Op      Op
-	Licence *Licence    // the new state of the current version
-	Prev    int         // the version expected to be current now (0 for OpIssue); mismatch → errs.Conflict
-	Event   audit.Event // appended to the audit log in the same transaction
+	Licence *Licence // the new state of the current version
+	Prev    int      // the version expected to be current now (0 for OpIssue); mismatch → errs.Conflict
+	// PrevStatus is the status the change was decided from (OpNewVersion, OpStatus); if the
+	// entity's status is no longer this, the change fails with errs.Conflict. Empty: not checked.
+	PrevStatus Status
+	Event      audit.Event // appended to the audit log in the same transaction
 }
 
 // Filter selects licences in List.
@@ -142,7 +145,9 @@ type Store interface {
 	// OpIssue for an existing code, or a Prev that is not the current version, fails with
 	// errs.Conflict and nothing of the batch is stored.
 	Save(ctx context.Context, changes []Change) error
-	// Current returns the current version of the entity with this code (errs.NotFound).
+	// Current returns the current version of the entity with this code (errs.NotFound). It may
+	// come from a cache shared by every caller: treat it as read-only. Writers do not rely on
+	// it being fresh: Save checks Prev and PrevStatus in the transaction.
 	Current(ctx context.Context, code string) (*Licence, error)
 	// Version returns one version of the entity with this code (errs.NotFound); a version other
 	// than the current one has Status Superseded.

@@ -414,7 +414,7 @@ func (s *Service) Change(ctx context.Context, a Actor, code string, prev int, re
 		return nil, err
 	}
 	ev := event("license.change", a, l, now, map[string]any{"previous": cur.Identifier})
-	if err := s.store.Save(ctx, []Change{{Op: OpNewVersion, Licence: l, Prev: prev, Event: ev}}); err != nil {
+	if err := s.store.Save(ctx, []Change{{Op: OpNewVersion, Licence: l, Prev: prev, PrevStatus: cur.Status, Event: ev}}); err != nil {
 		return nil, fmt.Errorf("license: change: %w", err)
 	}
 	return l, nil
@@ -471,7 +471,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, code string, ch Status
 	from := l.Status
 	l.Status, l.StatusReason, l.StatusAt = t.to, ch.Reason, &at
 	ev := event("license."+string(ch.Action), a, &l, now, map[string]any{"from": from, "reason": ch.Reason, "effective_at": at})
-	if err := s.store.Save(ctx, []Change{{Op: OpStatus, Licence: &l, Prev: cur.Version, Event: ev}}); err != nil {
+	if err := s.store.Save(ctx, []Change{{Op: OpStatus, Licence: &l, Prev: cur.Version, PrevStatus: from, Event: ev}}); err != nil {
 		return nil, fmt.Errorf("license: %s: %w", ch.Action, err)
 	}
 	return &l, nil

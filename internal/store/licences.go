@@ -58,8 +58,20 @@ func (db *DB) Save(ctx context.Context, changes []license.Change) error {
 	if err != nil {
 		return err
 	}
+	// The cached licences of the codes changed (not issued) are evicted once the transaction is
+	// over, whatever its outcome: the next read of this process sees what the database holds.
+	var changed []string
+	for i := range changes {
+		if changes[i].Op != license.OpIssue {
+			changed = append(changed, changes[i].Licence.Code)
+		}
+	}
+	if db.cache != nil {
+		defer db.cache.evict(changed)
+	}
 	err = db.inTxStmts(ctx, func(ts *txStmts) error {
-		var run []prepared // consecutive issues, written together
+		var run []prepared                    // consecutive issues, written together
+		ids := make([]int64, 0, len(changed)) // the entity of each change, in order
 		for i := range ps {
 			if ps[i].c.Op == license.OpIssue {
 				run = append(run, ps[i])
@@ -69,9 +81,11 @@ func (db *DB) Save(ctx context.Context, changes []license.Change) error {
 				return err
 			}
 			run = run[:0]
-			if err := db.applyChange(ctx, ts, ps[i]); err != nil {
+			id, err := db.applyChange(ctx, ts, ps[i])
+			if err != nil {
 				return err
 			}
+			ids = append(ids, id)
 		}
 		if err := db.insertIssues(ctx, ts, run); err != nil {
 			return err
@@ -80,7 +94,10 @@ func (db *DB) Save(ctx context.Context, changes []license.Change) error {
 		for i := range changes {
 			events[i] = &changes[i].Event
 		}
-		return db.appendEvents(ctx, ts, events)
+		if err := db.appendEvents(ctx, ts, events); err != nil {
+			return err
+		}
+		return db.markChanged(ctx, ts, changes, ids)
 	})
 	var ic *issueConflict
 	if errors.As(err, &ic) {
@@ -272,9 +289,32 @@ func nullTime(t *time.Time) sql.NullInt64 {
 	return nullMicros(*t)
 }
 
-// applyChange applies one OpNewVersion or OpStatus within tx. The UPDATE that checks Prev is also
-// the one that moves the entity on, so two writers racing on one entity cannot both succeed.
-func (db *DB) applyChange(ctx context.Context, ts *txStmts, p prepared) error {
+// markChanged sets change_seq of the entities changed (not issued) by the batch to the sequence
+// number of the change's audit event, which appendEvents has just assigned; ids are the entities
+// of the non-issue changes, in order. The audit head stays locked until commit, so change_seq
+// values become visible to other processes in increasing order (see cache.go).
+func (db *DB) markChanged(ctx context.Context, ts *txStmts, changes []license.Change, ids []int64) error {
+	k := 0
+	for i := range changes {
+		if changes[i].Op == license.OpIssue {
+			continue
+		}
+		st, err := ts.get(ctx, "UPDATE licences SET change_seq = $1 WHERE id = $2")
+		if err != nil {
+			return fmt.Errorf("store: prepare change mark: %w", err)
+		}
+		if _, err := st.ExecContext(ctx, changes[i].Event.Seq, ids[k]); err != nil {
+			return fmt.Errorf("store: mark licence %s changed: %w", changes[i].Licence.Code, mapBusy(err))
+		}
+		k++
+	}
+	return nil
+}
+
+// applyChange applies one OpNewVersion or OpStatus within tx and returns the entity's id. The
+// UPDATE that checks Prev is also the one that moves the entity on, so two writers racing on one
+// entity cannot both succeed.
+func (db *DB) applyChange(ctx context.Context, ts *txStmts, p prepared) (int64, error) {
 	tx := ts.tx
 	c := p.c
 	l := c.Licence
@@ -282,24 +322,24 @@ func (db *DB) applyChange(ctx context.Context, ts *txStmts, p prepared) error {
 	var row *sql.Row
 	switch c.Op {
 	case license.OpNewVersion:
+		args := []any{l.Code, string(l.Kind), l.Region, l.AuthorityCode, l.Face.Name, strings.ToLower(l.Face.Name),
+			string(l.Status), l.StatusReason, nullTime(l.StatusAt), l.Version, micros(now), c.Prev}
 		row = tx.QueryRowContext(ctx, `UPDATE licences SET kind = $2, region = $3, authority_code = $4, name = $5,
 			name_fold = $6, status = $7, status_reason = $8, status_at = $9, current_version = $10, updated_at = $11
-			WHERE code = $1 AND current_version = $12 RETURNING id`,
-			l.Code, string(l.Kind), l.Region, l.AuthorityCode, l.Face.Name, strings.ToLower(l.Face.Name),
-			string(l.Status), l.StatusReason, nullTime(l.StatusAt), l.Version, micros(now), c.Prev)
+			WHERE code = $1 AND current_version = $12`+statusGuard(c.PrevStatus, &args)+` RETURNING id`, args...)
 	case license.OpStatus:
+		args := []any{l.Code, string(l.Status), l.StatusReason, nullTime(l.StatusAt), micros(now), c.Prev}
 		row = tx.QueryRowContext(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_at = $4, updated_at = $5
-			WHERE code = $1 AND current_version = $6 RETURNING id`,
-			l.Code, string(l.Status), l.StatusReason, nullTime(l.StatusAt), micros(now), c.Prev)
+			WHERE code = $1 AND current_version = $6`+statusGuard(c.PrevStatus, &args)+` RETURNING id`, args...)
 	}
 	var id int64
 	if err := row.Scan(&id); errors.Is(err, sql.ErrNoRows) {
-		return db.explainStale(ctx, tx, l.Code, c.Prev)
+		return 0, db.explainStale(ctx, tx, l.Code, c.Prev, c.PrevStatus)
 	} else if err != nil {
-		return fmt.Errorf("store: update licence %s: %w", l.Code, mapBusy(err))
+		return 0, fmt.Errorf("store: update licence %s: %w", l.Code, mapBusy(err))
 	}
 	if c.Op == license.OpStatus {
-		return nil
+		return id, nil
 	}
 
 	supersededAt := l.IssuedAt
@@ -308,36 +348,54 @@ func (db *DB) applyChange(ctx context.Context, ts *txStmts, p prepared) error {
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE licence_versions SET superseded_at = $3 WHERE licence_id = $1 AND version = $2",
 		id, c.Prev, micros(supersededAt)); err != nil {
-		return fmt.Errorf("store: supersede licence %s version %d: %w", l.Code, c.Prev, mapBusy(err))
+		return 0, fmt.Errorf("store: supersede licence %s version %d: %w", l.Code, c.Prev, mapBusy(err))
 	}
 	st, err := ts.get(ctx, insertVersionPrefix+db.placeholders(1, versionCols))
 	if err != nil {
-		return fmt.Errorf("store: prepare version insert: %w", err)
+		return 0, fmt.Errorf("store: prepare version insert: %w", err)
 	}
 	if _, err := st.ExecContext(ctx, appendVersionArgs(nil, p, id)...); err != nil {
 		if isUnique(err) {
-			return conflictf(err, "电子证照标识 %s 已存在", "identifier %s already exists", l.Identifier)
+			return 0, conflictf(err, "电子证照标识 %s 已存在", "identifier %s already exists", l.Identifier)
 		}
-		return fmt.Errorf("store: insert licence %s version %d: %w", l.Code, l.Version, mapBusy(err))
+		return 0, fmt.Errorf("store: insert licence %s version %d: %w", l.Code, l.Version, mapBusy(err))
 	}
-	return nil
+	return id, nil
 }
 
 // explainStale reports why an update matched no row: no such entity, or another version is current.
-func (db *DB) explainStale(ctx context.Context, tx *sql.Tx, code string, prev int) error {
+func (db *DB) explainStale(ctx context.Context, tx *sql.Tx, code string, prev int, prevStatus license.Status) error {
 	var cur int
-	err := tx.QueryRowContext(ctx, "SELECT current_version FROM licences WHERE code = $1", code).Scan(&cur)
+	var status string
+	err := tx.QueryRowContext(ctx, "SELECT current_version, status FROM licences WHERE code = $1", code).Scan(&cur, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return licenceNotFound(err, code)
 	}
 	if err != nil {
 		return fmt.Errorf("store: read licence %s: %w", code, err)
 	}
+	if cur == prev && prevStatus != "" && status != string(prevStatus) {
+		zh, en := license.StatusName(license.Status(status))
+		e := errs.New(errs.Conflict, "status",
+			fmt.Sprintf("营业执照 %s 的状态已被他人改为“%s”，请刷新后重试", code, zh),
+			fmt.Sprintf("the status of licence %s was changed meanwhile to %s; reload and retry", code, strings.ToLower(en)))
+		return e
+	}
 	e := errs.Conflictf("营业执照 %s 已被他人修改：当前版本为 %d，而本次修改基于版本 %d，请刷新后重试",
 		"licence %s was changed meanwhile: the current version is %d, this change was based on version %d; reload and retry",
 		code, cur, prev)
 	e.Field = "version"
 	return e
+}
+
+// statusGuard returns the condition that the entity still has the status a change was decided
+// from (none when prev is empty), appending its argument.
+func statusGuard(prev license.Status, args *[]any) string {
+	if prev == "" {
+		return ""
+	}
+	*args = append(*args, string(prev))
+	return fmt.Sprintf(" AND status = $%d", len(*args))
 }
 
 // explainIssueConflict names the code (or identifier) that made a batch of issues fail.
@@ -407,7 +465,7 @@ func scanLicence(s rowScanner) (*license.Licence, error) {
 		return nil, err
 	}
 	l := new(license.Licence)
-	if err := json.Unmarshal([]byte(data), l); err != nil {
+	if err := decodeLicenceData(data, l); err != nil {
 		return nil, fmt.Errorf("store: decode licence data: %w", err)
 	}
 	l.Signature, l.PersonIDHash, l.PersonIDSealed, l.Digest = sig, pidHash, pid, digest
@@ -429,10 +487,34 @@ func scanLicence(s rowScanner) (*license.Licence, error) {
 	return l, nil
 }
 
-// Current returns the current version of the entity with this code (errs.NotFound).
+// The statements of the single-licence reads, prepared on the read pool at Open (SQLite would
+// otherwise parse the SELECT again for every look-up).
+const (
+	selectCurrent = selectLicence + " WHERE l.code = $1 AND v.version = l.current_version"
+	selectVersion = selectLicence + " WHERE l.code = $1 AND v.version = $2"
+)
+
+// Current returns the current version of the entity with this code (errs.NotFound). It answers
+// from the cache of current licences when it can (cache.go); the licence returned may be shared
+// with other callers and must not be modified.
 func (db *DB) Current(ctx context.Context, code string) (*license.Licence, error) {
-	l, err := scanLicence(db.r.QueryRowContext(ctx,
-		selectLicence+" WHERE l.code = $1 AND v.version = l.current_version", code))
+	c := db.cache
+	if c == nil {
+		return db.readCurrent(ctx, code)
+	}
+	if l, ok := c.get(code); ok {
+		return l, nil
+	}
+	t := c.begin()
+	l, err := db.readCurrent(ctx, code)
+	if err == nil {
+		c.add(code, l, t)
+	}
+	return l, err
+}
+
+func (db *DB) readCurrent(ctx context.Context, code string) (*license.Licence, error) {
+	l, err := scanLicence(db.stmtCurrent.QueryRowContext(ctx, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, licenceNotFound(err, code)
 	}
@@ -443,9 +525,15 @@ func (db *DB) Current(ctx context.Context, code string) (*license.Licence, error
 }
 
 // Version returns version `version` of the entity with this code (errs.NotFound); a version
-// other than the current one is Superseded.
+// other than the current one is Superseded. The current version may come from the cache, as in
+// Current.
 func (db *DB) Version(ctx context.Context, code string, version int) (*license.Licence, error) {
-	l, err := scanLicence(db.r.QueryRowContext(ctx, selectLicence+" WHERE l.code = $1 AND v.version = $2", code, version))
+	if c := db.cache; c != nil {
+		if l, ok := c.get(code); ok && l.Version == version {
+			return l, nil
+		}
+	}
+	l, err := scanLicence(db.stmtVersion.QueryRowContext(ctx, code, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFoundf(err, "未找到统一社会信用代码为 %s 的营业执照第 %d 版", "no licence for %s with version %d", code, version)
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	// BusyTimeout is how long an SQLite connection waits for a lock held by another process.
 	// Defaults to 10s.
 	BusyTimeout time.Duration
+	// LicenceCache is how many current licences the read-through cache holds (cache.go): 0 means
+	// DefaultLicenceCache, a negative number turns the cache off.
+	LicenceCache int
 }
 
 // DB is the platform's database. It is safe for concurrent use.
@@ -81,6 +84,11 @@ type DB struct {
 
 	// ckpt checkpoints SQLite's WAL in the background (nil on PostgreSQL).
 	ckpt *checkpointer
+
+	// stmtCurrent and stmtVersion read one licence (prepared on r).
+	stmtCurrent, stmtVersion *sql.Stmt
+	// cache holds current licences (nil when turned off; see cache.go).
+	cache *licenceCache
 }
 
 // Open opens (creating if needed) the database named by dsn and applies pending migrations.
@@ -109,7 +117,30 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.prepare(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// prepare prepares the statements of the licence look-ups and starts the licence cache.
+func (db *DB) prepare(ctx context.Context, opts Options) error {
+	var err error
+	if db.stmtCurrent, err = db.r.PrepareContext(ctx, selectCurrent); err != nil {
+		return fmt.Errorf("store: prepare licence read: %w", err)
+	}
+	if db.stmtVersion, err = db.r.PrepareContext(ctx, selectVersion); err != nil {
+		return fmt.Errorf("store: prepare licence read: %w", err)
+	}
+	if opts.LicenceCache < 0 {
+		return nil
+	}
+	size := opts.LicenceCache
+	if size == 0 {
+		size = DefaultLicenceCache
+	}
+	return db.startCache(ctx, size)
 }
 
 func openPostgres(dsn string, opts Options) (*DB, error) {
@@ -170,7 +201,7 @@ func openSQLite(dsn string, opts Options) (*DB, error) {
 	w.SetConnMaxLifetime(0)
 	// journal_mode=WAL persists in the file; checkpoints run in the background (see sqlite.go).
 	for _, p := range []string{"PRAGMA journal_mode = WAL", "PRAGMA wal_autocheckpoint = 0"} {
-		if _, err := w.Exec(p); err != nil {
+		if err := execRetryBusy(w, p, opts.BusyTimeout); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("store: open sqlite %s: %s: %w", path, p, err)
 		}
@@ -208,6 +239,22 @@ func openSQLite(dsn string, opts Options) (*DB, error) {
 	}, nil
 }
 
+// execRetryBusy runs q on an SQLite pool, again while it fails with SQLITE_BUSY, for up to
+// timeout. Opening a WAL database can meet SQLITE_BUSY without SQLite waiting in its busy handler:
+// when another process closes its last connection it checkpoints and removes the WAL under an
+// exclusive lock, and a connection opening meanwhile is refused at once.
+func execRetryBusy(db *sql.DB, q string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := db.Exec(q)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Dialect returns "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect }
 
@@ -226,6 +273,12 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.cache.close()
+	for _, st := range []*sql.Stmt{db.stmtCurrent, db.stmtVersion} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	err := db.w.Close()
 	if e := db.ckpt.close(); err == nil {
 		err = e

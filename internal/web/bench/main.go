@@ -48,7 +48,7 @@ func main() {
 
 type config struct {
 	n, c, rounds int
-	conns        int
+	conns, cache int
 	d, warm      time.Duration
 	dir, logTo   string
 	cpuProfile   string
@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.n, "n", 10000, "licences in the database")
 	fs.IntVar(&cfg.c, "c", 32, "concurrent keep-alive clients")
 	fs.IntVar(&cfg.conns, "conns", 0, "database read connections (0: the store's default)")
+	fs.IntVar(&cfg.cache, "cache", 0, "licences in the store's cache (0: the store's default, -1: no cache)")
 	fs.IntVar(&cfg.rounds, "rounds", 10, "measurements of each handler, alternating")
 	fs.DurationVar(&cfg.d, "d", 3*time.Second, "duration of one measurement")
 	fs.DurationVar(&cfg.warm, "warmup", 2*time.Second, "warm-up before the measurements")
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		cfg.dir = dir
 	}
 
-	env, err := webtest.OpenWith(ctx, cfg.dir, store.Options{MaxConns: cfg.conns})
+	env, err := webtest.OpenWith(ctx, cfg.dir, store.Options{MaxConns: cfg.conns, LicenceCache: cfg.cache})
 	if err != nil {
 		return err
 	}
@@ -136,12 +137,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	// Warm up: every licence once (each signature is verified once per process, then cached),
 	// then both handlers under load.
+	heap0 := liveHeap()
 	wstart := time.Now()
 	if err := touchAll(ctx, client, realURL, codes, cfg.c); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "first look-up of every licence (cold, signature verified): %s, %.0f req/s\n",
 		time.Since(wstart).Round(time.Millisecond), float64(len(codes))/time.Since(wstart).Seconds())
+	// What the first look-ups left on the heap: mostly the store's licence cache, the response
+	// bodies and the signature checks.
+	grown := float64(liveHeap() - heap0)
+	fmt.Fprintf(out, "live heap grown by the first look-ups: %.1f MiB, %.2f KiB per licence\n",
+		grown/(1<<20), grown/1024/float64(len(codes)))
 	if cfg.warm > 0 {
 		load(ctx, client, bareURL, codes, cfg.c, cfg.warm/2)
 		load(ctx, client, realURL, codes, cfg.c, cfg.warm/2)
@@ -364,6 +371,14 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// liveHeap returns the bytes of live heap objects after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // peakRSS reads the peak resident set size of this process from /proc (Linux).

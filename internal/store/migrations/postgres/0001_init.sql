@@ -17,13 +17,19 @@ CREATE TABLE licences (
     status_reason   TEXT NOT NULL DEFAULT '',
     status_at       BIGINT,
     current_version INTEGER NOT NULL,
-    updated_at      BIGINT NOT NULL
+    updated_at      BIGINT NOT NULL,
+    -- Seq of the audit event of the last change of version or status (0: none since the issue).
+    -- Every process caches current licences and polls this column to evict the ones another
+    -- process changed (package store, cache.go).
+    change_seq      BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE INDEX licences_kind ON licences (kind);
 CREATE INDEX licences_region ON licences (region);
 CREATE INDEX licences_status ON licences (status);
 CREATE INDEX licences_authority ON licences (authority_code);
+-- Partial: bulk issuance (change_seq 0) never touches it.
+CREATE INDEX licences_change_seq ON licences (change_seq) WHERE change_seq > 0;
 
 -- Every version of every licence; data is the JSON of the licence's content (face items
 -- included); its state (status, supersession) and signature are columns.
