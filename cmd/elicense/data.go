@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,12 @@ func (a *app) loadDemo(ctx context.Context, n int) (*demo.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	return demo.Load(ctx, demo.Deps{Keys: a.keys, Accounts: a.accounts, Licences: a.licenses},
-		demo.Options{N: n, Secret: secret})
+	deps := demo.Deps{Keys: a.keys, Accounts: a.accounts, Licences: a.licenses}
+	if a.identity != nil {
+		cfg := a.identityCfg
+		deps.Identity = &cfg
+	}
+	return demo.Load(ctx, deps, demo.Options{N: n, Secret: secret})
 }
 
 func (a *app) demoSecret() ([]byte, error) {
@@ -50,6 +55,7 @@ func printDemo(w io.Writer, s *demo.Summary) {
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  %d 个主体已被他人修改，演示数据未覆盖 entities changed by someone else were left alone\n", s.Skipped)
 	}
+	s.PrintHolders(w, 5)
 	fmt.Fprintln(w, "演示账号 demo accounts (username / password / role / authority):")
 	for _, c := range s.Accounts {
 		pw := c.Password
@@ -106,7 +112,12 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	sum, err := demo.Load(ctx, demo.Deps{Keys: ap.keys, Accounts: ap.accounts, Licences: ap.licenses},
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := ap.openIdentity(ctx, envOr(getenv, "ELICENSE_PUBLIC_URL", "http://localhost:8080"), quiet); err != nil {
+		return err
+	}
+	cfg := ap.identityCfg
+	sum, err := demo.Load(ctx, demo.Deps{Keys: ap.keys, Accounts: ap.accounts, Licences: ap.licenses, Identity: &cfg},
 		demo.Options{N: *n, Seed: *seed, Secret: secret})
 	if err != nil {
 		return err

@@ -56,6 +56,8 @@ Usage:
   elicense authority add --code C --name N --region R
   elicense account add --username U --role operator|registrar [--authority C]
   elicense token create --username U [--name N]
+  elicense client add --name N --redirect-uri URI --grant G [--scope S] [--public] [--json]
+  elicense client list                    portals and departments' systems (OpenID Connect clients)
   elicense audit verify                   re-check the whole tamper-evident log
   elicense audit checkpoint               sign a checkpoint of the log now
   elicense bench issue [-n N] [--db postgres://…]   measure bulk issuance (docs/benchmarks.md)
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdToken(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, getenv, stdout, stderr)
+	case "client":
+		return cmdClient(ctx, rest, getenv, stdout, stderr)
 	case "render":
 		return cmdRender(ctx, rest, getenv, stdout, stderr)
 	case "verify":

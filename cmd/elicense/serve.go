@@ -44,7 +44,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
 	if c.PublicURL == "" {
-		c.PublicURL = base
+		c.PublicURL = defaultPublicURL(ln.Addr())
+	}
+	// The OpenID Connect library logs through slog's default logger.
+	slog.SetDefault(logger)
+	if err := ap.openIdentity(ctx, c.PublicURL, logger); err != nil {
+		return err
 	}
 
 	var demoSum *demo.Summary
@@ -61,7 +66,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
-		Documents: docs, DB: ap.db, Logger: logger, Clock: ap.clock, PublicURL: c.PublicURL})
+		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, DB: ap.db, Logger: logger, Clock: ap.clock, PublicURL: c.PublicURL})
 	if err != nil {
 		return err
 	}
@@ -73,11 +78,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		ap.audit.SetLogger(logger)
 		_ = ap.audit.RunCheckpoints(ctx, time.Minute)
 	}()
+	// Purges expired codes, tokens and sessions; every process may run it.
+	go ap.oidc.Run(ctx, 10*time.Minute)
 
 	fmt.Fprintf(stdout, "elicense %s 已启动 listening on %s\n", version, base)
 	fmt.Fprintf(stdout, "  核验页面 verification page: %s/\n", c.PublicURL)
 	fmt.Fprintf(stdout, "  登记机关管理 authority admin: %s/admin/\n", c.PublicURL)
 	fmt.Fprintf(stdout, "  API: %s/api/v1/openapi.json\n", c.PublicURL)
+	fmt.Fprintf(stdout, "  OpenID Connect: %s/.well-known/openid-configuration\n", c.PublicURL)
+	fmt.Fprintf(stdout, "  移动端执照 wallet: %s/wallet/\n", c.PublicURL)
 	fmt.Fprintf(stdout, "  database: %s\n", redactDSN(c.DB))
 	if demoSum != nil {
 		printDemo(stdout, demoSum)
@@ -97,6 +106,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return nil
+}
+
+// defaultPublicURL is the URL users reach a server listening on addr at: on a loopback address
+// it names localhost, because passkeys (WebAuthn) need a host name, not an IP address.
+func defaultPublicURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if ok && tcp.IP.IsLoopback() {
+		return fmt.Sprintf("http://localhost:%d", tcp.Port)
+	}
+	return "http://" + addr.String()
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {

@@ -11,6 +11,7 @@ import (
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/gm"
+	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
 )
@@ -38,6 +39,11 @@ type Deps struct {
 	Keys     AuthorityService
 	Accounts AccountService
 	Licences LicenceService
+	// Identity, when set, is the configuration of the platform's identity service (the same
+	// Store, Licences and Protect as the running one): Load then gives demo entities a holder
+	// who has claimed the licence (see Options.Holders), through a service of its own whose
+	// Sender keeps the one-time codes instead of sending them. Nil: no holders.
+	Identity *identity.Config
 }
 
 // Options configure Load.
@@ -52,6 +58,10 @@ type Options struct {
 	// Actor issues and manages the demo licences; Actor{ID: "demo", AnyAuthority: true} when
 	// its ID is empty.
 	Actor license.Actor
+	// Holders is how many entities (the first active ones) get a demo holder when
+	// Deps.Identity is set: DefaultHolders when 0, none when negative. The same Secret gives
+	// the same licence PINs, so they can be shown on every start.
+	Holders int
 }
 
 // Credential is a demo staff account and its password.
@@ -75,6 +85,9 @@ type Summary struct {
 	Changes             int // change registrations applied
 	StatusChanges       int // suspensions, restorations, cancellations and revocations applied
 	Skipped             int // entities whose licence was changed by someone else; left alone
+	// Holders are the demo persons who claimed a licence (with Deps.Identity), in the order
+	// of the entities.
+	Holders []Holder
 	// AlreadyLoaded is true when the demo data was there already and Load changed nothing.
 	AlreadyLoaded bool
 	Duration      time.Duration
@@ -153,9 +166,23 @@ func Load(ctx context.Context, deps Deps, opts Options) (*Summary, error) {
 		}
 	}
 
+	if n := opts.Holders; deps.Identity != nil && n >= 0 {
+		if n == 0 {
+			n = DefaultHolders
+		}
+		if sum.Holders, err = ensureHolders(ctx, *deps.Identity, entities, n, opts.Secret); err != nil {
+			return nil, err
+		}
+	}
+
 	created = sum.AuthoritiesCreated + sum.Issued + sum.Changes + sum.StatusChanges
 	for _, c := range sum.Accounts {
 		if c.Created {
+			created++
+		}
+	}
+	for _, h := range sum.Holders {
+		if h.Created {
 			created++
 		}
 	}
@@ -326,5 +353,27 @@ func (s *Summary) Print(w io.Writer) {
 			who = c.AuthorityName
 		}
 		fmt.Fprintf(w, "  %-12s %-22s %s\n", c.Username, pw, who)
+	}
+	s.PrintHolders(w, 5)
+}
+
+// PrintHolders writes up to max demo holders for the console: how to sign in to the wallet as
+// them and the licence PIN that confirms a scan-to-login.
+func (s *Summary) PrintHolders(w io.Writer, max int) {
+	if len(s.Holders) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "演示领照人 / demo licence holders (%d; wallet /wallet/: sign in with the phone number, "+
+		"the one-time code is in this log marked [DEMO ONLY]; confirm logins with the licence PIN):\n", len(s.Holders))
+	for i, h := range s.Holders {
+		if i == max {
+			fmt.Fprintf(w, "  … %d more\n", len(s.Holders)-max)
+			break
+		}
+		pin := h.PIN
+		if pin == "" {
+			pin = "(unknown)"
+		}
+		fmt.Fprintf(w, "  %s  PIN %s  %s  %s %s\n", h.Phone, pin, h.Name, h.EntityCode, h.EntityName)
 	}
 }

@@ -24,8 +24,10 @@ import (
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/document"
+	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/oidc"
 )
 
 // Pinger reports whether the database answers; /readyz calls it.
@@ -41,9 +43,15 @@ type Deps struct {
 	Accounts  *account.Service
 	Audit     *audit.Log
 	Documents *document.Service // licence files (OFD/PDF) and their verification
-	DB        Pinger
-	Logger    *slog.Logger     // defaults to slog.Default()
-	Clock     func() time.Time // defaults to time.Now
+	// Identity is unified identity authentication (persons, wallet sessions, claiming, roles,
+	// scan-to-login); nil: the wallet (/wallet/) answers that it is not enabled.
+	Identity *identity.Service
+	// OIDC is the OpenID Connect provider (its endpoints, the platform's login page, the
+	// wallet's JSON endpoints and client registration); nil: those answer 404.
+	OIDC   *oidc.Provider
+	DB     Pinger
+	Logger *slog.Logger     // defaults to slog.Default()
+	Clock  func() time.Time // defaults to time.Now
 	// PublicURL is the address users reach the platform at, e.g. https://elicense.example.cn.
 	// An https URL makes cookies Secure and adds Strict-Transport-Security.
 	PublicURL string
@@ -61,9 +69,11 @@ type server struct {
 	assets  *assets
 	openapi []byte
 	sigs    *sigCache
+	bodies  *bodyCache // encoded licence answers (licencebody.go)
 	metrics *metrics
 	xorigin *http.CrossOriginProtection
 	docs    *DocumentHandlers
+	wallet  *walletRes // the wallet's manifest, icons and cross-origin check (wallet.go)
 }
 
 // New checks d, parses the templates, registers the routes and metrics, and returns the handler
@@ -97,7 +107,7 @@ func newServer(d Deps) (*server, error) {
 	if d.Clock == nil {
 		d.Clock = time.Now
 	}
-	s := &server{Deps: d, sigs: newSigCache(100_000)}
+	s := &server{Deps: d, sigs: newSigCache(100_000), bodies: newBodyCache(licenceBodySize)}
 	if d.PublicURL != "" {
 		u, err := url.Parse(d.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -117,6 +127,9 @@ func newServer(d Deps) (*server, error) {
 		return nil, err
 	}
 	if s.pages, err = parsePages(s.assets); err != nil {
+		return nil, err
+	}
+	if err = s.initWallet(); err != nil {
 		return nil, err
 	}
 	if s.openapi, err = loadOpenAPI(); err != nil {
