@@ -67,7 +67,7 @@ export ELICENSE_ARTIFACTS="${ELICENSE_ARTIFACTS:-$PWD/test-artifacts}"
 mkdir -p "$ELICENSE_ARTIFACTS"
 
 # Packages whose code runs concurrently get the race detector; the rest run without it.
-race_pkgs=$(go list ./internal/store/... ./internal/audit/... ./internal/keys/... ./internal/license/... ./internal/account/... ./internal/importer/...)
+race_pkgs=$(go list ./internal/store/... ./internal/audit/... ./internal/keys/... ./internal/license/... ./internal/account/... ./internal/importer/... ./internal/identity/... ./internal/oidc/...)
 other_pkgs=$(go list ./... | grep -vxF -f <(printf '%s\n' $race_pkgs))
 
 log "go test -race (concurrent packages)"
