@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/importer"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/loadgen"
 )
 
 // cmdBench runs the repository's load generators (docs/benchmarks.md).
@@ -171,7 +171,7 @@ func watchMemory(peak *atomic.Int64) (stop func()) {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v := vmHWM(); v > peak.Load() {
+			if v := loadgen.PeakRSS(); v > peak.Load() {
 				peak.Store(v)
 			}
 			select {
@@ -181,25 +181,7 @@ func watchMemory(peak *atomic.Int64) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); peak.Store(max(peak.Load(), vmHWM())) }
-}
-
-// vmHWM reads the peak resident set size from /proc/self/status (Linux), in bytes.
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
+	return func() { close(done); peak.Store(max(peak.Load(), loadgen.PeakRSS())) }
 }
 
 // freshPostgres creates an empty database on the server of dsn and returns its DSN.

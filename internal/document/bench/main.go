@@ -45,13 +45,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/loadgen"
 	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
 	"github.com/elicense/elicense/internal/web/webtest"
@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	addr, stop, err := serve(h)
+	addr, stop, err := loadgen.Serve(h)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	sr, hr := float64(sOK)/sTime.Seconds(), float64(hOK)/hTime.Seconds()
 	fmt.Fprintf(out, "total: SM2 verify %.0f/s, %s over HTTP %.0f/s, ratio %.2f; median ratio of the rounds %.2f\n",
-		sr, cfg.mode, hr, hr/sr, median(ratios))
+		sr, cfg.mode, hr, hr/sr, loadgen.Median(ratios))
 	sc, hc := sCPU/time.Duration(sOK), hCPU/time.Duration(hOK)
 	fmt.Fprintf(out, "CPU per operation: SM2 verify %s, %s request %s (server and load generator); ratio %.2f\n",
 		sc, cfg.mode, hc, float64(sc)/float64(hc))
@@ -355,17 +355,6 @@ func tokenBody(tok string) []byte {
 	return b
 }
 
-// serve starts h on 127.0.0.1:0.
-func serve(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }, nil
-}
-
 // result is one measurement.
 type result struct {
 	rate       float64
@@ -383,7 +372,7 @@ func spin(ctx context.Context, n int, d time.Duration, op func() bool) result {
 	defer cancel()
 	var ok, failed atomic.Int64
 	var wg sync.WaitGroup
-	cpu0, start := cpuTime(), time.Now()
+	cpu0, start := loadgen.CPUTime(), time.Now()
 	for range n {
 		wg.Add(1)
 		go func() {
@@ -402,7 +391,7 @@ func spin(ctx context.Context, n int, d time.Duration, op func() bool) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	return result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(),
-		elapsed: elapsed, cpu: cpuTime() - cpu0}
+		elapsed: elapsed, cpu: loadgen.CPUTime() - cpu0}
 }
 
 // load sends POST /api/v1/verify from c clients for d (or until the source runs dry).
@@ -414,7 +403,7 @@ func load(ctx context.Context, addr string, src source, c int, d time.Duration) 
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, c)
 	var wg sync.WaitGroup
-	cpu0, start := cpuTime(), time.Now()
+	cpu0, start := loadgen.CPUTime(), time.Now()
 	var end atomic.Int64 // when the source ran dry
 	for w := range c {
 		wg.Add(1)
@@ -460,7 +449,7 @@ func load(ctx context.Context, addr string, src source, c int, d time.Duration) 
 	if e := end.Load(); e > 0 {
 		elapsed = time.Duration(e)
 	}
-	cpu := cpuTime() - cpu0
+	cpu := loadgen.CPUTime() - cpu0
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -525,19 +514,4 @@ func (c *client) verify(body []byte, contentType string) error {
 		return fmt.Errorf("%d: %.300s", resp.StatusCode, strings.TrimSpace(c.body.String()))
 	}
 	return nil
-}
-
-// cpuTime returns the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -28,11 +27,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/loadgen"
 	"github.com/elicense/elicense/internal/store"
 	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
@@ -108,7 +107,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	realURL, stopReal, err := serve(h)
+	realAddr, stopReal, err := loadgen.Serve(h)
+	realURL := "http://" + realAddr
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		w.Header().Set("Content-Length", strconv.Itoa(len(sample)))
 		_, _ = w.Write(sample)
 	})
-	bareURL, stopBare, err := serve(bare)
+	bareAddr, stopBare, err := loadgen.Serve(bare)
+	bareURL := "http://" + bareAddr
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	// Warm up: every licence once (each signature is verified once per process, then cached),
 	// then both handlers under load.
-	heap0 := liveHeap()
+	heap0 := loadgen.LiveHeap()
 	wstart := time.Now()
 	if err := touchAll(ctx, client, realURL, codes, cfg.c); err != nil {
 		return err
@@ -146,7 +147,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		time.Since(wstart).Round(time.Millisecond), float64(len(codes))/time.Since(wstart).Seconds())
 	// What the first look-ups left on the heap: mostly the store's licence cache, the response
 	// bodies and the signature checks.
-	grown := float64(liveHeap() - heap0)
+	grown := float64(loadgen.LiveHeap() - heap0)
 	fmt.Fprintf(out, "live heap grown by the first look-ups: %.1f MiB, %.2f KiB per licence\n",
 		grown/(1<<20), grown/1024/float64(len(codes)))
 	if cfg.warm > 0 {
@@ -184,13 +185,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
 	fmt.Fprintf(out, "total: bare %.0f req/s, elicense %.0f req/s, ratio %.2f; median ratio of the pairs %.2f (target ≥ 0.60)\n",
-		br, rr, rr/br, median(ratios))
+		br, rr, rr/br, loadgen.Median(ratios))
 	// CPU time per request does not depend on how much of the machine other processes take.
 	bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
 	fmt.Fprintf(out, "CPU per request (servers + load generator): bare %s, elicense %s; ratio %.2f; process CPU use %.0f%% and %.0f%% of %d CPUs\n",
 		bc, rc, float64(bc)/float64(rc), 100*bareCPU.Seconds()/bareTime.Seconds()/float64(runtime.NumCPU()),
 		100*realCPU.Seconds()/realTime.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
-	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %s\n", peakRSS())
+	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %s\n", fmt.Sprintf("%d MiB", loadgen.PeakRSS()>>20))
 	return nil
 }
 
@@ -228,17 +229,6 @@ func populate(ctx context.Context, env *webtest.Env, n int) ([]string, error) {
 		}
 	}
 	return codes, nil
-}
-
-// serve starts h on 127.0.0.1:0.
-func serve(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 func fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
@@ -309,7 +299,7 @@ func load(ctx context.Context, client *http.Client, base string, codes []string,
 	var ok, failed atomic.Int64
 	lat := make([][]time.Duration, c)
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
+	cpu0 := loadgen.CPUTime()
 	start := time.Now()
 	for w := range c {
 		wg.Add(1)
@@ -344,7 +334,7 @@ func load(ctx context.Context, client *http.Client, base string, codes []string,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := loadgen.CPUTime() - cpu0
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -356,44 +346,4 @@ func load(ctx context.Context, client *http.Client, base string, codes []string,
 		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
 	}
 	return r
-}
-
-// cpuTime returns the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-// liveHeap returns the bytes of live heap objects after a collection.
-func liveHeap() int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
-
-// peakRSS reads the peak resident set size of this process from /proc (Linux).
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err == nil {
-				return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
-			}
-		}
-	}
-	return "unknown"
 }
