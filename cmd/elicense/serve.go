@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/web"
 )
 
@@ -65,8 +66,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// The sharing service: departments' systems with client-credentials tokens.
+	share := sharing.NewService(sharing.Config{Store: ap.db, Clients: ap.db, Tokens: ap.oidc,
+		Licences: ap.licenses, Documents: docs, Audit: ap.audit, Clock: ap.clock})
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
-		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, DB: ap.db, Logger: logger, Clock: ap.clock, PublicURL: c.PublicURL})
+		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
+		Clock: ap.clock, PublicURL: c.PublicURL})
 	if err != nil {
 		return err
 	}

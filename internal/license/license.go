@@ -139,6 +139,23 @@ type Filter struct {
 	Cursor    string // opaque, from the previous page
 }
 
+// SearchQuery is a full-text search of entities (Search).
+type SearchQuery struct {
+	Text   string // a credit code (exact, any case), or part of the name or of the person on the face
+	Kind   Kind   // empty: all
+	Region string // prefix of the division code; empty: all
+	Status Status // empty: all (cancelled and revoked entities are found, with their status)
+	// Authority is the registering authority's credit code; empty: all.
+	Authority string
+	Limit     int // 1..MaxSearchLimit; 0: DefaultSearchLimit
+}
+
+// Search result sizes.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 100
+)
+
 // Store is the storage the licence service needs; package store implements it.
 type Store interface {
 	// Save applies the changes in one transaction, together with their audit events. An
@@ -157,6 +174,9 @@ type Store interface {
 	// List returns one page of current versions ordered by code, and the cursor of the next page
 	// ("" on the last page).
 	List(ctx context.Context, f Filter) ([]*Licence, string, error)
+	// Search returns the current versions of the entities matching q, ranked: the entity whose
+	// code is q first, then those whose name contains q, then those whose person contains q.
+	Search(ctx context.Context, q SearchQuery) ([]*Licence, error)
 	// Digests returns the registration digest of the current version of each code that exists.
 	Digests(ctx context.Context, codes []string) (map[string][]byte, error)
 }

@@ -536,18 +536,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Licence, string, error
 	if f.Limit < 1 || f.Limit > 500 {
 		return nil, "", errs.Invalidf("limit", "每页条数应在1到500之间", "limit must be between 1 and 500")
 	}
-	if f.Kind != "" {
-		if _, ok := labels[f.Kind]; !ok {
-			return nil, "", errs.Invalidf("kind", "市场主体类型 %q 未知", "unknown kind %q", f.Kind)
-		}
-	}
-	if f.Status != "" && f.Status != Active && f.Status != Suspended && f.Status != Cancelled && f.Status != Revoked {
-		return nil, "", errs.Invalidf("status", "状态 %q 未知", "unknown status %q", f.Status)
-	}
-	for i := 0; i < len(f.Region); i++ {
-		if f.Region[i] < '0' || f.Region[i] > '9' || len(f.Region) > 6 {
-			return nil, "", errs.Invalidf("region", "行政区划代码 %q 无效", "division code %q is not valid", f.Region)
-		}
+	if err := checkFilter(f.Kind, f.Status, f.Region); err != nil {
+		return nil, "", err
 	}
 	f.Query = strings.TrimSpace(f.Query)
 	if q := uscc.Normalize(f.Query); len(q) == 18 || len(q) == 15 {
@@ -556,6 +546,52 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Licence, string, error
 		}
 	}
 	return s.store.List(ctx, f)
+}
+
+// Search finds entities by credit code (exact, any case), part of the name or part of the
+// person's name, ranked in that order; each result is the current version with its status, so
+// cancelled and revoked entities are found and marked.
+func (s *Service) Search(ctx context.Context, q SearchQuery) ([]*Licence, error) {
+	q.Text = strings.TrimSpace(q.Text)
+	if q.Text == "" {
+		return nil, errs.Invalidf("q", "请输入要搜索的名称、统一社会信用代码或法定代表人", "enter a name, credit code or representative to search for")
+	}
+	if len([]rune(q.Text)) > 100 {
+		return nil, errs.Invalidf("q", "搜索内容不能超过100个字符", "the search text must be at most 100 characters")
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultSearchLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxSearchLimit {
+		return nil, errs.Invalidf("limit", "搜索结果条数应在1到%d之间", "limit must be between 1 and %d", MaxSearchLimit)
+	}
+	if err := checkFilter(q.Kind, q.Status, q.Region); err != nil {
+		return nil, err
+	}
+	if c := uscc.Normalize(q.Text); len(c) == 18 || len(c) == 15 {
+		if _, _, err := s.codes.Validate(c); err == nil {
+			q.Text = c
+		}
+	}
+	return s.store.Search(ctx, q)
+}
+
+// checkFilter validates the kind, status and region filters of List and Search.
+func checkFilter(kind Kind, status Status, region string) error {
+	if kind != "" {
+		if _, ok := labels[kind]; !ok {
+			return errs.Invalidf("kind", "市场主体类型 %q 未知", "unknown kind %q", kind)
+		}
+	}
+	if status != "" && status != Active && status != Suspended && status != Cancelled && status != Revoked {
+		return errs.Invalidf("status", "状态 %q 未知", "unknown status %q", status)
+	}
+	for i := 0; i < len(region); i++ {
+		if region[i] < '0' || region[i] > '9' || len(region) > 6 {
+			return errs.Invalidf("region", "行政区划代码 %q 无效", "division code %q is not valid", region)
+		}
+	}
+	return nil
 }
 
 // VerifySignature checks the authority's SM2 signature of a licence version.

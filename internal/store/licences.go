@@ -235,13 +235,53 @@ func (db *DB) insertIssues(ctx context.Context, ts *txStmts, run []prepared) err
 			}
 			args = appendVersionArgs(args, p, id)
 		}
-		clear(ids)
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			if isUnique(err) {
 				return &issueConflict{cause: err}
 			}
 			return fmt.Errorf("store: insert licence versions: %w", mapBusy(err))
 		}
+
+		// The search index (0005_search), in the same multi-row form.
+		st, err = ts.get(ctx, insertSearchPrefix+db.placeholders(n, 3))
+		if err != nil {
+			return fmt.Errorf("store: prepare search insert: %w", err)
+		}
+		args = args[:0]
+		for _, p := range chunk {
+			l := p.c.Licence
+			args = append(args, ids[l.Code], l.Face.Name, l.Face.Person)
+		}
+		clear(ids)
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: index licences for search: %w", mapBusy(err))
+		}
+	}
+	return nil
+}
+
+// insertSearchPrefix writes the SQLite search index (migration 0005_search): the name and person
+// of an entity's current version. PostgreSQL indexes the columns themselves.
+const insertSearchPrefix = "INSERT INTO licence_search (rowid, name, person) VALUES "
+
+// reindex replaces the search row of entity id after a change registration (SQLite).
+func (db *DB) reindex(ctx context.Context, ts *txStmts, id int64, l *license.Licence) error {
+	if db.dialect == Postgres {
+		return nil
+	}
+	st, err := ts.get(ctx, "DELETE FROM licence_search WHERE rowid = $1")
+	if err != nil {
+		return fmt.Errorf("store: prepare search delete: %w", err)
+	}
+	if _, err := st.ExecContext(ctx, id); err != nil {
+		return fmt.Errorf("store: unindex licence %s: %w", l.Code, mapBusy(err))
+	}
+	st, err = ts.get(ctx, insertSearchPrefix+db.placeholders(1, 3))
+	if err != nil {
+		return fmt.Errorf("store: prepare search insert: %w", err)
+	}
+	if _, err := st.ExecContext(ctx, id, l.Face.Name, l.Face.Person); err != nil {
+		return fmt.Errorf("store: index licence %s for search: %w", l.Code, mapBusy(err))
 	}
 	return nil
 }
@@ -359,6 +399,9 @@ func (db *DB) applyChange(ctx context.Context, ts *txStmts, p prepared) (int64, 
 			return 0, conflictf(err, "电子证照标识 %s 已存在", "identifier %s already exists", l.Identifier)
 		}
 		return 0, fmt.Errorf("store: insert licence %s version %d: %w", l.Code, l.Version, mapBusy(err))
+	}
+	if err := db.reindex(ctx, ts, id, l); err != nil {
+		return 0, err
 	}
 	return id, nil
 }

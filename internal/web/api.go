@@ -57,14 +57,30 @@ func (s *server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	}{items})
 }
 
-// apiList answers GET /api/v1/licenses: one page of current licences.
+// apiList answers GET /api/v1/licenses: one page of current licences, or with q= the ranked
+// results of a full-text search (one page: the exact code, then name matches, then
+// representative matches).
 func (s *server) apiList(w http.ResponseWriter, r *http.Request) {
 	f, err := filterOf(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	ls, next, err := s.Licenses.List(r.Context(), f)
+	var (
+		ls   []*license.Licence
+		next string
+	)
+	if strings.TrimSpace(f.Query) != "" {
+		if f.Cursor != "" {
+			s.apiError(w, r, errs.New(errs.Invalid, "cursor", "搜索结果只有一页，不能与分页游标同用",
+				"search results are a single page: q cannot be combined with cursor"))
+			return
+		}
+		ls, err = s.Licenses.Search(r.Context(), license.SearchQuery{Text: f.Query, Kind: f.Kind, Region: f.Region,
+			Status: f.Status, Authority: f.Authority, Limit: f.Limit})
+	} else {
+		ls, next, err = s.Licenses.List(r.Context(), f)
+	}
 	if err != nil {
 		s.apiError(w, r, err)
 		return

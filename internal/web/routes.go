@@ -140,6 +140,25 @@ func (s *server) routes() []route {
 		{"POST /wallet/api/scan/{qr}/decline", false, s.walletAPIScanDecline},
 		{"POST /wallet/api/passkey/begin", false, s.walletAPIPasskey},
 		{"POST /api/v1/clients", true, s.apiCreateClient},
+
+		// sharing service (sharing.go): departments' systems with client-credentials tokens;
+		// the same operations in the national-style envelope under /api/gov/v1/; permissions
+		// are set by operators.
+		{"POST /api/v1/sharing/permissions", true, s.apiSharePermission},
+		{"POST /api/v1/sharing/query", true, s.shareHandler(false, s.shareQuery)},
+		{"POST /api/v1/sharing/licences", true, s.shareHandler(false, s.shareList)},
+		{"POST /api/v1/sharing/verify", true, s.shareHandler(false, s.shareVerify)},
+		{"POST /api/v1/sharing/batch/query", true, s.shareHandler(false, s.shareBatchQuery)},
+		{"POST /api/v1/sharing/batch/verify", true, s.shareHandler(false, s.shareBatchVerify)},
+		{"POST /api/v1/sharing/verify/file", true, s.shareHandler(false, s.shareVerifyFile)},
+		{"POST /api/v1/sharing/verify/qr", true, s.shareHandler(false, s.shareVerifyQR)},
+		{"POST /api/gov/v1/sharing/query", true, s.shareHandler(true, s.shareQuery)},
+		{"POST /api/gov/v1/sharing/licences", true, s.shareHandler(true, s.shareList)},
+		{"POST /api/gov/v1/sharing/verify", true, s.shareHandler(true, s.shareVerify)},
+		{"POST /api/gov/v1/sharing/batch/query", true, s.shareHandler(true, s.shareBatchQuery)},
+		{"POST /api/gov/v1/sharing/batch/verify", true, s.shareHandler(true, s.shareBatchVerify)},
+		{"POST /api/gov/v1/sharing/verify/file", true, s.shareHandler(true, s.shareVerifyFile)},
+		{"POST /api/gov/v1/sharing/verify/qr", true, s.shareHandler(true, s.shareVerifyQR)},
 	}
 }
 

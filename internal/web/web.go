@@ -28,6 +28,7 @@ import (
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/sharing"
 )
 
 // Pinger reports whether the database answers; /readyz calls it.
@@ -48,10 +49,13 @@ type Deps struct {
 	Identity *identity.Service
 	// OIDC is the OpenID Connect provider (its endpoints, the platform's login page, the
 	// wallet's JSON endpoints and client registration); nil: those answer 404.
-	OIDC   *oidc.Provider
-	DB     Pinger
-	Logger *slog.Logger     // defaults to slog.Default()
-	Clock  func() time.Time // defaults to time.Now
+	OIDC *oidc.Provider
+	// Sharing is the sharing service for departments' systems (/api/v1/sharing/ and the
+	// national-style /api/gov/v1/sharing/); nil: those answer 503.
+	Sharing *sharing.Service
+	DB      Pinger
+	Logger  *slog.Logger     // defaults to slog.Default()
+	Clock   func() time.Time // defaults to time.Now
 	// PublicURL is the address users reach the platform at, e.g. https://elicense.example.cn.
 	// An https URL makes cookies Secure and adds Strict-Transport-Security.
 	PublicURL string

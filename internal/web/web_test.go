@@ -288,6 +288,8 @@ func TestPublicLicenceErrors(t *testing.T) {
 		{"list bad kind", "/api/v1/licenses?kind=bank", nil, 400, "kind", nil},
 		{"list bad status", "/api/v1/licenses?status=sleeping", nil, 400, "status", nil},
 		{"list bad region", "/api/v1/licenses?region=abc", nil, 400, "region", nil},
+		{"search with cursor", "/api/v1/licenses?q=x&cursor=abc", nil, 400, "cursor", nil},
+		{"search big limit", "/api/v1/licenses?q=x&limit=101", nil, 400, "limit", nil},
 		{"certificates bad format", "/.well-known/elicense/certificates?format=der", nil, 400, "format", nil},
 	}
 	for _, tt := range tests {
@@ -376,6 +378,11 @@ func TestHistoryAndList(t *testing.T) {
 		{"region=31", nil},
 		{"q=" + url.QueryEscape("已吊销"), []string{f.revoked}},
 		{"q=" + strings.ToLower(f.valid), []string{f.valid}},
+		// Full-text search: 2-character names, the representative, filters, marked statuses.
+		{"q=" + url.QueryEscape("西湖"), []string{f.valid, f.individual}},
+		{"q=" + url.QueryEscape("张三"), []string{f.individual, f.valid, f.cancelled, f.revoked, f.changed}},
+		{"q=" + url.QueryEscape("有限公司") + "&status=cancelled", []string{f.cancelled}},
+		{"q=" + url.QueryEscape("张三") + "&kind=individual", []string{f.individual}},
 	} {
 		r := f.do("GET", "/api/v1/licenses?"+tt.query, "")
 		expect(t, r, 200)
@@ -389,6 +396,25 @@ func TestHistoryAndList(t *testing.T) {
 		}
 		if strings.Join(sortedCopy(got), ",") != strings.Join(sortedCopy(tt.want), ",") {
 			t.Errorf("%s: got %v, want %v", tt.query, got, tt.want)
+		}
+	}
+
+	// Search ranks the exact code first, then name matches, then representative matches, and
+	// marks revoked entities.
+	for _, tt := range []struct{ q, first string }{{"张三", f.individual}, {strings.ToLower(f.revoked), f.revoked}} {
+		r := f.do("GET", "/api/v1/licenses?q="+url.QueryEscape(tt.q), "")
+		expect(t, r, 200)
+		var page struct {
+			Items []licenceView `json:"items"`
+		}
+		r.decode(t, &page)
+		if len(page.Items) == 0 || page.Items[0].Code != tt.first {
+			t.Errorf("q=%s: first result is not %s: %+v", tt.q, tt.first, page.Items)
+		}
+		for _, it := range page.Items {
+			if it.Code == f.revoked && it.Status != license.Revoked {
+				t.Errorf("q=%s: revoked entity has status %q", tt.q, it.Status)
+			}
 		}
 	}
 }
