@@ -231,7 +231,16 @@ func (s *server) adminLicences(w http.ResponseWriter, r *http.Request) {
 	if !d.All && f.Authority == "" {
 		f.Authority = st.acct.Authority
 	}
-	ls, next, err := s.Licenses.List(r.Context(), f)
+	var ls []*license.Licence
+	var next string
+	if f.Query != "" && f.Cursor == "" {
+		// A search box entry goes to the full-text search (name, representative or code),
+		// ranked, one page of up to MaxSearchLimit results.
+		ls, err = s.Licenses.Search(r.Context(), license.SearchQuery{Text: f.Query, Kind: f.Kind, Region: f.Region,
+			Status: f.Status, Authority: f.Authority, Limit: license.MaxSearchLimit})
+	} else {
+		ls, next, err = s.Licenses.List(r.Context(), f)
+	}
 	if err != nil {
 		s.staffError(w, r, st, err)
 		return

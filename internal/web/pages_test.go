@@ -340,6 +340,8 @@ func TestAdminList(t *testing.T) {
 	if strings.Contains(r.body, f.valid) {
 		t.Error("the search shows licences that do not match")
 	}
+	// The search box is the full-text search: the representative's name finds their entities.
+	contains(t, c.get(t, "/admin/licences?q="+url.QueryEscape("张三")), f.valid, f.cancelled)
 	// A registrar sees only its authority unless asking for all.
 	cb := f.login(t, "reg-b")
 	contains(t, cb.get(t, "/admin/licences"), "没有符合条件的执照")
