@@ -493,6 +493,10 @@ func TestWalletHolder(t *testing.T) {
 	if strings.Contains(pg.body, f.name2) {
 		t.Error("an unclaimed licence is offered for login")
 	}
+	// The JSON API for phone apps gives the same kind of challenge.
+	if c, o := p.options("/wallet/api/passkey/begin"); c == "" || len(o) == 0 {
+		t.Fatal("no challenge from /wallet/api/passkey/begin")
+	}
 	ceremony, opts := p.options("/wallet/passkey/confirm-options")
 	resp, err := auth.Get(opts)
 	if err != nil {

@@ -228,14 +228,6 @@ func (s *server) walletAPIPasskey(w http.ResponseWriter, r *http.Request) {
 	if !s.walletAPIReady(w, r) {
 		return
 	}
-	u, ok := s.walletAPIAuth(w, r)
-	if !ok {
-		return
-	}
-	c, err := s.Identity.BeginPasskey(r.Context(), u.p.ID)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, challengeOf(c))
+	// The same answer as the wallet pages' script gets.
+	s.walletConfirmOptions(w, r)
 }
