@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/elicense/elicense/internal/gm"
@@ -81,4 +82,45 @@ type Store interface {
 	SaveCheckpoint(ctx context.Context, c Checkpoint) error
 	// Checkpoints returns every checkpoint in order of Seq.
 	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+}
+
+// Filter selects events for Find. Empty fields do not filter. Events are returned newest first.
+type Filter struct {
+	// Subject is an exact subject, e.g. a credit code; issue events (license.issue) are not
+	// found by subject (the licence's versions say when it was issued).
+	Subject string
+	Actor   string // exact actor, e.g. a client ID
+	// ActionPrefix keeps events whose action starts with it ("share." keeps every sharing call).
+	ActionPrefix string
+	Since        time.Time // Time ≥ Since
+	Until        time.Time // Time < Until
+	Before       int64     // Seq < Before: the cursor of the next page (0: from the newest)
+	Limit        int       // at most this many (0: 100; capped at 10,000)
+}
+
+// Finder reads events by subject or actor; package store implements it.
+type Finder interface {
+	FindEvents(ctx context.Context, f Filter) ([]Event, error)
+}
+
+// MaxFind is the most events one Find returns.
+const MaxFind = 10000
+
+// Find returns the events f selects, newest first. The store must implement Finder.
+func (l *Log) Find(ctx context.Context, f Filter) ([]Event, error) {
+	fd, ok := l.st.(Finder)
+	if !ok {
+		return nil, fmt.Errorf("audit: find: the store cannot search events")
+	}
+	switch {
+	case f.Limit <= 0:
+		f.Limit = 100
+	case f.Limit > MaxFind:
+		f.Limit = MaxFind
+	}
+	evs, err := fd.FindEvents(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("audit: find: %w", err)
+	}
+	return evs, nil
 }

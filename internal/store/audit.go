@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/elicense/elicense/internal/audit"
 )
@@ -188,4 +190,70 @@ func (db *DB) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
 		return nil, fmt.Errorf("store: checkpoints: %w", err)
 	}
 	return cps, nil
+}
+
+// FindEvents returns the events f selects, newest first (audit.Finder). Subject and actor use
+// the indexes of migration 0006.
+func (db *DB) FindEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Subject != "" {
+		add("subject = ?", f.Subject)
+		where = append(where, "action <> 'license.issue'") // the partial index's predicate
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.ActionPrefix != "" {
+		// A range instead of LIKE: no escaping, and it uses an index on action where one exists.
+		add("action >= ?", f.ActionPrefix)
+		add("action < ?", f.ActionPrefix+"\U0010FFFF")
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", f.Since.UTC().UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", f.Until.UTC().UnixMicro())
+	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
+	}
+	q := "SELECT seq, time, action, actor, subject, data, prev, hash FROM audit_events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += " ORDER BY seq DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: find audit events: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Event
+	for rows.Next() {
+		var (
+			e          audit.Event
+			us         int64
+			data       string
+			prev, hash []byte
+		)
+		if err := rows.Scan(&e.Seq, &us, &e.Action, &e.Actor, &e.Subject, &data, &prev, &hash); err != nil {
+			return nil, fmt.Errorf("store: find audit events: %w", err)
+		}
+		e.Time = fromMicros(us)
+		e.Data = []byte(data)
+		copy(e.Prev[:], prev)
+		copy(e.Hash[:], hash)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: find audit events: %w", err)
+	}
+	return out, nil
 }

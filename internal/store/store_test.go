@@ -591,6 +591,45 @@ func TestAudit(t *testing.T) {
 			t.Errorf("Scan past the end: %d, %v", n, err)
 		}
 
+		// Find by subject, actor, action prefix and time, newest first, paged by seq.
+		more := []audit.Event{
+			{Action: "share.query", Actor: "dept:2", Subject: "7"},
+			{Action: "share.verify", Actor: "dept:2", Subject: "7"},
+			{Action: "license.issue", Actor: "dept:2", Subject: "7"},
+		}
+		if err := d.Append(ctx, more); err != nil {
+			t.Fatal(err)
+		}
+		seqs := func(evs []audit.Event, err error) []int64 {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []int64
+			for _, e := range evs {
+				s = append(s, e.Seq)
+			}
+			return s
+		}
+		for _, c := range []struct {
+			f    audit.Filter
+			want []int64
+		}{
+			{audit.Filter{Subject: "7", Limit: 10}, []int64{2502, 2501, 8}},
+			{audit.Filter{Subject: "7", Limit: 1}, []int64{2502}},
+			{audit.Filter{Subject: "7", Before: 2502, Limit: 10}, []int64{2501, 8}},
+			{audit.Filter{Subject: "7", ActionPrefix: "share.", Limit: 10}, []int64{2502, 2501}},
+			{audit.Filter{Actor: "dept:2", Limit: 10}, []int64{2503, 2502, 2501}},
+			{audit.Filter{Actor: "dept:2", ActionPrefix: "share.q", Limit: 10}, []int64{2501}},
+			{audit.Filter{Subject: "7", Until: d.clock.Now(), Limit: 10}, nil},
+			{audit.Filter{Subject: "7", Since: d.clock.Now(), Limit: 10}, []int64{2502, 2501, 8}},
+			{audit.Filter{Subject: "nobody", Limit: 10}, nil},
+		} {
+			if got := seqs(d.FindEvents(ctx, c.f)); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("FindEvents(%+v) = %v, want %v", c.f, got, c.want)
+			}
+		}
+
 		// Checkpoints.
 		cps, err := d.Checkpoints(ctx)
 		if err != nil || len(cps) != 0 {

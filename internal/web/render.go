@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 	"github.com/elicense/elicense/internal/license"
 )
 
-//go:embed templates/*.html static/* openapi.json
+//go:embed templates/*.html static/* openapi.json openapi/*.json
 var files embed.FS
 
 // assets are the static files, served under names that contain a hash of their content so
@@ -78,15 +79,62 @@ func (s *server) static(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// loadOpenAPI builds the OpenAPI document: openapi.json holds the info, the shared components
+// and the core paths; each file of openapi/ adds the paths and components of one area (so that
+// areas are documented beside each other without editing one long file). A path or component
+// defined twice is an error.
 func loadOpenAPI() ([]byte, error) {
 	b, err := files.ReadFile("openapi.json")
 	if err != nil {
 		return nil, fmt.Errorf("web: openapi.json: %w", err)
 	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("web: openapi.json is not valid JSON")
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("web: openapi.json: %w", err)
 	}
-	return b, nil
+	paths, _ := doc["paths"].(map[string]any)
+	comps, _ := doc["components"].(map[string]any)
+	if paths == nil || comps == nil {
+		return nil, fmt.Errorf("web: openapi.json: no paths or components")
+	}
+	names, err := fs.Glob(files, "openapi/*.json")
+	if err != nil {
+		return nil, fmt.Errorf("web: openapi: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fb, err := files.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("web: %s: %w", name, err)
+		}
+		var frag struct {
+			Paths      map[string]any            `json:"paths"`
+			Components map[string]map[string]any `json:"components"`
+		}
+		if err := json.Unmarshal(fb, &frag); err != nil {
+			return nil, fmt.Errorf("web: %s: %w", name, err)
+		}
+		for p, v := range frag.Paths {
+			if _, dup := paths[p]; dup {
+				return nil, fmt.Errorf("web: %s: path %s is defined twice", name, p)
+			}
+			paths[p] = v
+		}
+		for kind, defs := range frag.Components {
+			m, _ := comps[kind].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+				comps[kind] = m
+			}
+			for k, v := range defs {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("web: %s: component %s/%s is defined twice", name, kind, k)
+				}
+				m[k] = v
+			}
+		}
+	}
+	return json.Marshal(doc)
 }
 
 // pages are the parsed templates, one set per page, each with the common layout.
