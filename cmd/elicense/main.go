@@ -104,6 +104,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdVerify(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
+	// @library
+
+	// @consent
+
+	// @notice
+
+	// @catalog
+
+	// @stats
+
+	// @present
+
+	// @sign
+
 	case "version", "--version":
 		fmt.Fprintln(stdout, "elicense", version)
 		return nil

@@ -69,6 +69,20 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The sharing service: departments' systems with client-credentials tokens.
 	share := sharing.NewService(sharing.Config{Store: ap.db, Clients: ap.db, Tokens: ap.oidc,
 		Licences: ap.licenses, Documents: docs, Audit: ap.audit, Clock: ap.clock})
+	// @library
+
+	// @consent
+
+	// @notice
+
+	// @catalog
+
+	// @stats
+
+	// @present
+
+	// @sign
+
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
 		Clock: ap.clock, PublicURL: c.PublicURL})

@@ -44,6 +44,20 @@ type Deps struct {
 	// who has claimed the licence (see Options.Holders), through a service of its own whose
 	// Sender keeps the one-time codes instead of sending them. Nil: no holders.
 	Identity *identity.Config
+
+	// @library
+
+	// @consent
+
+	// @notice
+
+	// @catalog
+
+	// @stats
+
+	// @present
+
+	// @sign
 }
 
 // Options configure Load.
@@ -188,6 +202,20 @@ func Load(ctx context.Context, deps Deps, opts Options) (*Summary, error) {
 	}
 	sum.AlreadyLoaded = created == 0
 	sum.Duration = time.Since(start)
+	// @library
+
+	// @consent
+
+	// @notice
+
+	// @catalog
+
+	// @stats
+
+	// @present
+
+	// @sign
+
 	return sum, nil
 }
 

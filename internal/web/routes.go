@@ -159,6 +159,20 @@ func (s *server) routes() []route {
 		{"POST /api/gov/v1/sharing/batch/verify", true, s.shareHandler(true, s.shareBatchVerify)},
 		{"POST /api/gov/v1/sharing/verify/file", true, s.shareHandler(true, s.shareVerifyFile)},
 		{"POST /api/gov/v1/sharing/verify/qr", true, s.shareHandler(true, s.shareVerifyQR)},
+
+		// @library — library.go, issue 5: licence types, issuing departments, an entity's licences and service records
+
+		// @consent — sharing_consent.go, issue 5: consent, downloads of copies, archive receipts
+
+		// @notice — notice.go and console.go, issue 5: change notices and the department console
+
+		// @catalog — catalog.go, issue 6: service catalogue and applications
+
+		// @stats — stats.go, issue 6: statistics
+
+		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
+
+		// @sign — sign.go, issue 7: entity seals and signing
 	}
 }
 

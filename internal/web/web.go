@@ -53,9 +53,23 @@ type Deps struct {
 	// Sharing is the sharing service for departments' systems (/api/v1/sharing/ and the
 	// national-style /api/gov/v1/sharing/); nil: those answer 503.
 	Sharing *sharing.Service
-	DB      Pinger
-	Logger  *slog.Logger     // defaults to slog.Default()
-	Clock   func() time.Time // defaults to time.Now
+	// @library
+
+	// @consent
+
+	// @notice
+
+	// @catalog
+
+	// @stats
+
+	// @present
+
+	// @sign
+
+	DB     Pinger
+	Logger *slog.Logger     // defaults to slog.Default()
+	Clock  func() time.Time // defaults to time.Now
 	// PublicURL is the address users reach the platform at, e.g. https://elicense.example.cn.
 	// An https URL makes cookies Secure and adds Strict-Transport-Security.
 	PublicURL string
