@@ -24,6 +24,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	serverFlags(fs, &c, getenv)
 	withDemo := fs.Bool("demo", getenv("ELICENSE_DEMO") == "1", "load the demo data set (ELICENSE_DEMO=1)")
 	demoN := fs.Int("demo-n", demo.DefaultN, "number of demo entities")
+	withPortals := fs.Bool("demo-portals", getenv("ELICENSE_DEMO_PORTALS") != "0",
+		"with --demo, also start the demo department portals on the next ports (ELICENSE_DEMO_PORTALS=0 turns them off)")
 	var df documentFlags
 	fs.StringVar(&df.emblem, "emblem", getenv("ELICENSE_EMBLEM"), "PNG or JPEG image shown at the top of licences (ELICENSE_EMBLEM; default a neutral placeholder)")
 	fs.StringVar(&df.font, "font", getenv("ELICENSE_FONT"), "TrueType font for licences (ELICENSE_FONT; default the embedded WenQuanYi Micro Hei)")
@@ -93,6 +95,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
+	var portals []runningPortal
+	if *withDemo && *withPortals {
+		if portals, err = ap.startDemoPortals(ctx, ln.Addr(), c.PublicURL, share, logger); err != nil {
+			return err
+		}
+	}
+
 	go func() {
 		ap.audit.SetLogger(logger)
 		_ = ap.audit.RunCheckpoints(ctx, time.Minute)
@@ -110,6 +119,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if demoSum != nil {
 		printDemo(stdout, demoSum)
 	}
+	printPortals(stdout, portals)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -151,10 +151,18 @@ func random() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-const cookieName = "demo_portal_session"
+// cookie is the session cookie's name: browsers share cookies across ports of one host, so
+// each portal on localhost needs its own name.
+func (p *Portal) cookie() string {
+	id := p.c.ClientID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "portal_" + id
+}
 
 func (p *Portal) session(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(p.cookie())
 	if err != nil {
 		return nil
 	}
@@ -241,18 +249,18 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.sessions[id] = s
 	p.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	http.SetCookie(w, &http.Cookie{Name: p.cookie(), Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: strings.HasPrefix(p.c.BaseURL, "https://")})
 	http.Redirect(w, r, pd.next, http.StatusFound)
 }
 
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(p.cookie()); err == nil {
 		p.mu.Lock()
 		delete(p.sessions, c.Value)
 		p.mu.Unlock()
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: p.cookie(), Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -153,6 +153,36 @@ func RegisterClient(ctx context.Context, st Store, spec ClientSpec, createdBy st
 	return c, secret, nil
 }
 
+// EnsureClient registers a client under a given ID and secret unless that ID exists, and
+// returns the stored client. It is for the demo's own portals, whose ID and secret derive from
+// the data directory's master key so that every start finds the same registration; real
+// portals register with RegisterClient and get a random ID and secret.
+func EnsureClient(ctx context.Context, st Store, id, secret string, spec ClientSpec, createdBy string, now time.Time) (*Client, error) {
+	if c, err := st.OIDCClient(ctx, id); err == nil {
+		return c, nil
+	} else if !errs.Is(err, errs.NotFound) {
+		return nil, fmt.Errorf("oidc: ensure client: %w", err)
+	}
+	c, err := validateSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if c.AuthMethod != AuthSecretBasic && c.AuthMethod != AuthSecretPost {
+		return nil, fmt.Errorf("oidc: ensure client: only clients with a secret")
+	}
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("oidc: ensure client: the secret is too short")
+	}
+	h := sha256.Sum256([]byte(secret))
+	c.ID, c.SecretHash, c.CreatedBy, c.CreatedAt = id, h[:], createdBy, now.UTC().Truncate(time.Microsecond)
+	if err := st.CreateOIDCClient(ctx, c); errs.Is(err, errs.Conflict) {
+		return st.OIDCClient(ctx, id) // another process registered it first
+	} else if err != nil {
+		return nil, fmt.Errorf("oidc: ensure client: %w", err)
+	}
+	return c, nil
+}
+
 // validateSpec checks a registration, reporting every problem at once (errs.List).
 func validateSpec(s ClientSpec) (*Client, error) {
 	var list errs.List
