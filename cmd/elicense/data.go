@@ -23,6 +23,7 @@ func (a *app) loadDemo(ctx context.Context, n int) (*demo.Summary, error) {
 		return nil, err
 	}
 	deps := demo.Deps{Keys: a.keys, Accounts: a.accounts, Licences: a.licenses}
+	deps.Catalog = newCatalog(a)
 	if a.identity != nil {
 		cfg := a.identityCfg
 		deps.Identity = &cfg
@@ -117,7 +118,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	cfg := ap.identityCfg
-	sum, err := demo.Load(ctx, demo.Deps{Keys: ap.keys, Accounts: ap.accounts, Licences: ap.licenses, Identity: &cfg},
+	sum, err := demo.Load(ctx, demo.Deps{Keys: ap.keys, Accounts: ap.accounts, Licences: ap.licenses, Identity: &cfg, Catalog: newCatalog(ap)},
 		demo.Options{N: *n, Seed: *seed, Secret: secret})
 	if err != nil {
 		return err

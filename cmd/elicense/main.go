@@ -111,6 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// @notice
 
 	// @catalog
+	case "catalog":
+		return cmdCatalog(ctx, rest, getenv, stdout, stderr)
 
 	// @stats
 

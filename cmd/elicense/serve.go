@@ -78,6 +78,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @notice
 
 	// @catalog
+	// The service catalogue (事项材料目录); applications need the library's Recorder (newCatalog).
+	cat := newCatalog(ap)
 
 	// @stats
 
@@ -86,7 +88,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @sign
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
-		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
+		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
 		Clock: ap.clock, PublicURL: c.PublicURL})
 	if err != nil {
 		return err

@@ -52,6 +52,9 @@ type Deps struct {
 	// @notice
 
 	// @catalog
+	// Catalog, when set, gets the starter service catalogue (issue 6): 2 or more items for each
+	// of the eight scenarios.
+	Catalog CatalogService
 
 	// @stats
 
@@ -209,6 +212,11 @@ func Load(ctx context.Context, deps Deps, opts Options) (*Summary, error) {
 	// @notice
 
 	// @catalog
+	if deps.Catalog != nil {
+		if _, err := deps.Catalog.LoadStarter(ctx, "demo"); err != nil {
+			return nil, fmt.Errorf("demo: starter catalogue: %w", err)
+		}
+	}
 
 	// @stats
 

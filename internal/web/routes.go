@@ -167,6 +167,13 @@ func (s *server) routes() []route {
 		// @notice — notice.go and console.go, issue 5: change notices and the department console
 
 		// @catalog — catalog.go, issue 6: service catalogue and applications
+		{"GET /api/v1/catalog/items", true, s.apiCatalogItems},
+		{"GET /api/v1/catalog/items/{code}", true, s.apiCatalogItem},
+		{"POST /api/v1/catalog/import", true, s.apiCatalogImport},
+		{"GET /api/v1/catalog/export", true, s.apiCatalogExport},
+		{"GET /admin/catalog", false, s.adminCatalog},
+		{"POST /admin/catalog/import", false, s.adminCatalogImport},
+		{"GET /admin/catalog/export", false, s.adminCatalogExport},
 
 		// @stats — stats.go, issue 6: statistics
 

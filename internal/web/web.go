@@ -23,6 +23,7 @@ import (
 
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/audit"
+	"github.com/elicense/elicense/internal/catalog"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/keys"
@@ -60,6 +61,9 @@ type Deps struct {
 	// @notice
 
 	// @catalog
+	// Catalog is the service catalogue (事项材料目录: /api/v1/catalog/, /admin/catalog); nil:
+	// those answer 503.
+	Catalog *catalog.Service
 
 	// @stats
 
