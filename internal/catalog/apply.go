@@ -66,6 +66,9 @@ type Application struct {
 	EntityCode string    `json:"entity_code"`
 	PersonID   string    `json:"person_id"` // who applies for the entity
 	Role       string    `json:"role"`      // holder, administrator or agent
+	// Channel is the portal (OpenID Connect client) the application was made through; only it
+	// sees the application ("" for the platform's own pages).
+	Channel string `json:"channel,omitempty"`
 	Case       string    `json:"case_number"`
 	Status     AppStatus `json:"status"`
 	// Materials are the item's materials as the library satisfies them: at the start, what the
@@ -114,6 +117,12 @@ func newCase(now time.Time) string {
 // allowed to apply for the item (Authorizer), and the item's materials are matched against the
 // entity's licences. The draft is stored and catalog.apply.start recorded.
 func (s *Service) Start(ctx context.Context, personID, itemCode, entityCode string) (*Application, error) {
+	return s.StartVia(ctx, "", personID, itemCode, entityCode)
+}
+
+// StartVia is Start through a portal: channel is the portal's client ID, recorded on the
+// application and in its audit events (the department dimension of the statistics).
+func (s *Service) StartVia(ctx context.Context, channel, personID, itemCode, entityCode string) (*Application, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
@@ -135,7 +144,7 @@ func (s *Service) Start(ctx context.Context, personID, itemCode, entityCode stri
 	}
 	now := s.now()
 	sats := Match(it, held, now)
-	a := &Application{ID: rand.Text(), Item: *it, EntityCode: code, PersonID: personID, Role: role,
+	a := &Application{ID: rand.Text(), Item: *it, EntityCode: code, PersonID: personID, Role: role, Channel: channel,
 		Case: newCase(now), Status: Draft, Materials: sats, NotAsked: NotAsked(sats), CreatedAt: now}
 	if err := s.c.Store.CreateApplication(ctx, a, s.event(ActionStart, a, nil)); err != nil {
 		return nil, fmt.Errorf("catalog: start: %w", err)
@@ -147,7 +156,7 @@ func (s *Service) Start(ctx context.Context, personID, itemCode, entityCode stri
 func (s *Service) event(action string, a *Application, extra map[string]any) audit.Event {
 	data := map[string]any{"application": a.ID, "case_number": a.Case, "item": a.Item.Code,
 		"scenario": a.Item.Scenario, "region": a.Item.Region, "department": a.Item.Department.Code,
-		"role": a.Role, "not_asked": a.NotAsked}
+		"role": a.Role, "not_asked": a.NotAsked, "channel": a.Channel}
 	for k, v := range extra {
 		data[k] = v
 	}

@@ -24,6 +24,9 @@ type TokenInfo struct {
 	ExpiresAt time.Time
 	// Claims are the token's other claims (entity_code, role, … for a login).
 	Claims map[string]any
+	// Login is who logged in, for a person's token (the stored login: person, entity, role,
+	// grant); nil for a machine token.
+	Login *Login
 }
 
 // HasScope reports whether the token was granted scope.
@@ -72,6 +75,8 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (*TokenI
 			return nil, fmt.Errorf("oidc: verify access token: %w", err)
 		}
 		t.ClientID, t.Scopes = at.ClientID, at.Scopes
+		login := at.Login
+		t.Login = &login
 		return t, nil
 	}
 	return nil, errBadToken("unknown token kind")

@@ -158,7 +158,7 @@ func (db *DB) CatalogItems(ctx context.Context, f catalog.Filter) ([]catalog.Ite
 }
 
 const applicationCols = `id, item, entity_code, person_id, role, case_number, status, materials, not_asked,
-	created_at, submitted_at`
+	created_at, submitted_at, channel`
 
 func scanApplication(s rowScanner) (*catalog.Application, error) {
 	var (
@@ -168,7 +168,7 @@ func scanApplication(s rowScanner) (*catalog.Application, error) {
 		submitted      sql.NullInt64
 	)
 	if err := s.Scan(&a.ID, &item, &a.EntityCode, &a.PersonID, &a.Role, &a.Case, &st, &mats, &a.NotAsked,
-		&created, &submitted); err != nil {
+		&created, &submitted, &a.Channel); err != nil {
 		return nil, err
 	}
 	a.Status = catalog.AppStatus(st)
@@ -187,9 +187,9 @@ func scanApplication(s rowScanner) (*catalog.Application, error) {
 func (db *DB) CreateApplication(ctx context.Context, a *catalog.Application, ev audit.Event) error {
 	err := db.inTxStmts(ctx, func(ts *txStmts) error {
 		if _, err := ts.tx.ExecContext(ctx, `INSERT INTO catalog_applications (item_code, `+applicationCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			a.Item.Code, a.ID, oidcJSON(a.Item), a.EntityCode, a.PersonID, a.Role, a.Case, string(a.Status),
-			oidcJSON(a.Materials), a.NotAsked, micros(a.CreatedAt), nullMicros(a.SubmittedAt)); err != nil {
+			oidcJSON(a.Materials), a.NotAsked, micros(a.CreatedAt), nullMicros(a.SubmittedAt), a.Channel); err != nil {
 			return fmt.Errorf("store: insert application: %w", mapBusy(err))
 		}
 		return db.appendEvent(ctx, ts, &ev)

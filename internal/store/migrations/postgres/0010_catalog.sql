@@ -24,6 +24,7 @@ CREATE TABLE catalog_applications (
     entity_code  TEXT NOT NULL,
     person_id    TEXT NOT NULL,        -- identity's person who applies
     role         TEXT NOT NULL,        -- holder, administrator, agent
+    channel      TEXT NOT NULL DEFAULT '', -- the portal (client ID) it was made through
     case_number  TEXT NOT NULL UNIQUE, -- 办件编号
     status       TEXT NOT NULL,        -- draft, submitted
     materials    TEXT NOT NULL,        -- JSON array of catalog.Satisfaction
