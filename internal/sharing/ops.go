@@ -158,8 +158,7 @@ func (s *Service) begin(ctx context.Context, c *Caller, p *Purpose, op Operation
 }
 
 // Face is the public part of a licence's face (公开照面信息). Capital and form of
-// organisation are not public: they need the entity's consent, which a later slice adds; until
-// then they are never returned.
+// organisation are not public: they need the entity's consent (NonPublic, consent.go).
 type Face struct {
 	Name          string `json:"name"`
 	Type          string `json:"type"`
@@ -189,6 +188,10 @@ type Record struct {
 	Status         license.Status `json:"status"`
 	StatusAt       *time.Time     `json:"status_at,omitempty"`
 	Face           Face           `json:"face"`
+	// NonPublic holds the non-public items asked for that the entity's authorisation covers;
+	// ConsentRequired names those it does not (consent.go).
+	NonPublic       *NonPublic     `json:"non_public,omitempty"`
+	ConsentRequired *ConsentNotice `json:"consent_required,omitempty"`
 }
 
 func (s *Service) recordOf(l *license.Licence) *Record {
@@ -215,6 +218,17 @@ func (s *Service) lookup(ctx context.Context, identifier string) (*license.Licen
 
 // Query returns the public face data of the licence version with this identifier.
 func (s *Service) Query(ctx context.Context, c *Caller, p Purpose, identifier string) (*Record, error) {
+	return s.QueryItems(ctx, c, p, identifier, nil)
+}
+
+// QueryItems is Query that also asks for non-public items (ItemCapital, ItemForm, or "*"),
+// which the entity's authorisation must cover; those it does not are named in
+// Record.ConsentRequired.
+func (s *Service) QueryItems(ctx context.Context, c *Caller, p Purpose, identifier string, nonPublic []string) (*Record, error) {
+	want, err := nonPublicItems(nonPublic)
+	if err != nil {
+		return nil, err
+	}
 	identifier = strings.ToUpper(strings.TrimSpace(identifier))
 	if err := s.begin(ctx, c, &p, OpQuery, "query", s.typeOf(identifier), identifier); err != nil {
 		return nil, err
@@ -232,6 +246,9 @@ func (s *Service) Query(ctx context.Context, c *Caller, p Purpose, identifier st
 		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("sharing: query: %w", err)
+	}
+	if len(want) > 0 {
+		return s.queryNonPublic(ctx, c, p, l, want, now)
 	}
 	if err := s.record(ctx, s.event(c, p, "query", l.Code, l.Identifier, "ok", now)); err != nil {
 		return nil, err
