@@ -114,7 +114,9 @@ func TestConsentStorage(t *testing.T) {
 			t.Errorf("use after expiry: %v", err)
 		}
 		for i := range 2 {
-			go func() { errc <- d.UseDownload(ctx, "D1", now.Add(time.Minute+time.Duration(i)), consentEv("share.fetch", entity, now)) }()
+			go func() {
+				errc <- d.UseDownload(ctx, "D1", now.Add(time.Minute+time.Duration(i)), consentEv("share.fetch", entity, now))
+			}()
 		}
 		e1, e2 = <-errc, <-errc
 		if (e1 == nil) == (e2 == nil) {
