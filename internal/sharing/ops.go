@@ -61,6 +61,7 @@ func (s *Service) Grant(ctx context.Context, by string, p Permission) (*Permissi
 	if err := s.c.Store.SetSharingPermission(ctx, &p); err != nil {
 		return nil, fmt.Errorf("sharing: grant: %w", err)
 	}
+	s.forget(p.ClientID)
 	data, _ := json.Marshal(struct {
 		TypeCode   string      `json:"type_code"`
 		Operations []Operation `json:"operations"`
@@ -109,9 +110,9 @@ func (s *Service) allow(ctx context.Context, c *Caller, op Operation, typeCode s
 	if !slices.Contains(c.Scopes, op.Scope()) {
 		return errs.Forbiddenf("访问令牌不含 %s 权限范围", "the access token lacks the %s scope", op.Scope())
 	}
-	ps, err := s.c.Store.SharingPermissions(ctx, c.ClientID)
+	ps, err := s.permissions(ctx, c.ClientID)
 	if err != nil {
-		return fmt.Errorf("sharing: permissions: %w", err)
+		return err
 	}
 	for _, p := range ps {
 		if p.TypeCode == typeCode && p.Allows(op) {
@@ -135,9 +136,10 @@ func (s *Service) event(c *Caller, p Purpose, action, subject, identifier, resul
 	return audit.Event{Time: at, Action: "share." + action, Actor: c.ClientID, Subject: subject, Data: data}
 }
 
-// record appends the usage records; a call whose use cannot be recorded fails.
+// record appends the usage records, in a transaction shared with concurrent calls (batch.go);
+// a call whose use cannot be recorded fails.
 func (s *Service) record(ctx context.Context, evs ...audit.Event) error {
-	if err := s.c.Audit.Append(ctx, evs...); err != nil {
+	if err := s.rec.append(ctx, s.c.Audit, evs); err != nil {
 		return fmt.Errorf("sharing: usage record: %w", err)
 	}
 	return nil

@@ -96,8 +96,10 @@ type Config struct {
 
 // Service is the sharing service.
 type Service struct {
-	c  Config
-	cc *ConsentConfig // consent, downloads, archive, usage (EnableConsent); nil: not enabled
+	c     Config
+	cc    *ConsentConfig // consent, downloads, archive, usage (EnableConsent); nil: not enabled
+	rec   batcher        // group commit of usage records (batch.go)
+	cache callCache      // verified tokens and permissions (cache.go)
 }
 
 // NewService returns the service.
@@ -128,7 +130,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Caller, erro
 	if token == "" {
 		return nil, errNoToken
 	}
-	t, err := s.c.Tokens.VerifyAccessToken(ctx, token)
+	t, err := s.verifyToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
