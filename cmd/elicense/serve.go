@@ -72,6 +72,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @library
 
 	// @consent
+	if err := ap.enableConsent(ctx, share, docs); err != nil {
+		return err
+	}
 
 	// @notice
 

@@ -163,6 +163,29 @@ func (s *server) routes() []route {
 		// @library — library.go, issue 5: licence types, issuing departments, an entity's licences and service records
 
 		// @consent — sharing_consent.go, issue 5: consent, downloads of copies, archive receipts
+		{"POST /api/v1/sharing/consents/requests", true, s.shareHandler(false, s.shareConsentRequest)},
+		{"GET /api/v1/sharing/consents/requests/{id}", true, s.shareHandler(false, s.shareConsentPoll)},
+		{"POST /api/v1/sharing/download", true, s.shareHandler(false, s.shareDownload)},
+		{"GET /api/v1/sharing/files/{token}", true, s.shareFile},
+		{"POST /api/v1/sharing/archive", true, s.shareHandler(false, s.shareArchive)},
+		{"GET /api/v1/sharing/archive", true, s.shareHandler(false, s.shareArchives)},
+		{"POST /api/v1/sharing/archive/verify", true, s.shareHandler(false, s.shareArchiveVerify)},
+		{"GET /api/v1/sharing/calls", true, s.shareCalls},
+		{"POST /api/gov/v1/sharing/consents/requests", true, s.shareHandler(true, s.shareConsentRequest)},
+		{"GET /api/gov/v1/sharing/consents/requests/{id}", true, s.shareHandler(true, s.shareConsentPoll)},
+		{"POST /api/gov/v1/sharing/download", true, s.shareHandler(true, s.shareDownload)},
+		{"POST /api/gov/v1/sharing/archive", true, s.shareHandler(true, s.shareArchive)},
+		{"POST /api/gov/v1/sharing/archive/verify", true, s.shareHandler(true, s.shareArchiveVerify)},
+		{"GET /wallet/licences/{code}/consents", false, s.walletPage(s.walletConsents)},
+		{"POST /wallet/licences/{code}/consents", false, s.walletPage(s.walletGrantConsent)},
+		{"POST /wallet/licences/{code}/consents/code", false, s.walletPage(s.walletConsentCode)},
+		{"POST /wallet/licences/{code}/consents/{id}/approve", false, s.walletPage(s.walletApproveConsent)},
+		{"POST /wallet/licences/{code}/consents/{id}/decline", false, s.walletPage(s.walletDeclineConsent)},
+		{"POST /wallet/licences/{code}/consents/{id}/revoke", false, s.walletPage(s.walletRevokeConsent)},
+		{"GET /wallet/licences/{code}/uses", false, s.walletPage(s.walletUses)},
+		{"GET /wallet/api/licences/{code}/consents", false, s.walletAPIConsents},
+		{"POST /wallet/api/licences/{code}/consents/{id}/approve", false, s.walletAPIDecide(true)},
+		{"POST /wallet/api/licences/{code}/consents/{id}/decline", false, s.walletAPIDecide(false)},
 
 		// @notice — notice.go and console.go, issue 5: change notices and the department console
 
