@@ -46,7 +46,9 @@ func (s *Service) RecordService(ctx context.Context, r Record) (*Record, error) 
 	for i := range r.Licences {
 		id, _, err := normIdentifier(r.Licences[i])
 		if err != nil {
-			c.list = append(c.list, errs.As(errs.WithField(err, fmt.Sprintf("licences[%d]", i))))
+			e := *errs.As(err)
+			e.Field = fmt.Sprintf("licences[%d]", i)
+			c.list = append(c.list, &e)
 			continue
 		}
 		r.Licences[i] = id

@@ -220,17 +220,32 @@ func (c *checker) extension(raw json.RawMessage) json.RawMessage {
 		c.add("extension", fmt.Sprintf("扩展信息不能超过 %d 字节", MaxExtension), fmt.Sprintf("the extension data may have at most %d bytes", MaxExtension))
 		return nil
 	}
-	var obj map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil {
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if raw[0] != '{' || dec.Decode(&obj) != nil {
 		c.add("extension", "扩展信息应为 JSON 对象", "the extension data must be a JSON object")
 		return nil
+	}
+	return canonicalJSON(raw)
+}
+
+// canonicalJSON re-encodes a valid JSON value canonically, so that its signature survives any
+// re-encoding on the way: object keys sorted, numbers as written, no HTML escaping, compact.
+func canonicalJSON(raw []byte) []byte {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return raw
 	}
 	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		c.add("extension", "扩展信息应为 JSON 对象", "the extension data must be a JSON object")
-		return nil
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return raw
 	}
-	return b.Bytes()
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // isDivision reports whether s is a six-digit GB/T 2260 division code.

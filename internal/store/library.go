@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/elicense/elicense/internal/audit"
@@ -113,9 +114,16 @@ type permitData struct {
 	Extension      json.RawMessage   `json:"extension,omitempty"`
 }
 
+// encodePermit encodes the content of a permit version without HTML escaping, so that the
+// extension data (JSON the signature covers as it is) is stored byte for byte.
 func encodePermit(p *library.Permit) string {
-	return oidcJSON(permitData{p.Number, p.TypeCode, p.TypeName, p.IssuerCode, p.IssuerName, p.DefinedBy, p.DefinedByName,
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	// Strings, a map of strings and valid JSON always encode.
+	_ = enc.Encode(permitData{p.Number, p.TypeCode, p.TypeName, p.IssuerCode, p.IssuerName, p.DefinedBy, p.DefinedByName,
 		p.IssueDate, p.ValidFrom, p.ValidUntil, p.AreaCode, p.HolderName, p.HolderCode, p.HolderCodeType, p.Items, p.Extension})
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // SavePermits applies the changes in one transaction with their audit events; a taken (type,
