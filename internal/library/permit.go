@@ -174,7 +174,8 @@ type Result struct {
 
 // IssueBatch issues up to MaxBatch permits: each is validated and signed on its own, and the
 // valid ones are stored in one transaction (one by one when one of them conflicts with a permit
-// stored meanwhile). Failures are reported per row; the error is for the whole call.
+// stored meanwhile). Failures are reported per row; the error is for the whole call, which is
+// refused (errs.Forbidden) when the actor may issue none of the rows.
 func (s *Service) IssueBatch(ctx context.Context, a Actor, ins []Issuance) ([]Result, error) {
 	if len(ins) == 0 {
 		return nil, errs.New(errs.Invalid, "", "批量颁发至少需要一条", "a batch needs at least one licence")
@@ -220,6 +221,9 @@ func (s *Service) IssueBatch(ctx context.Context, a Actor, ins []Issuance) ([]Re
 		changes = append(changes, PermitChange{Op: OpIssue, Permit: p, Event: permitEvent("library.issue", a, p, now, nil)})
 		idx = append(idx, i)
 	}
+	if len(changes) == 0 && allForbidden(res) {
+		return nil, res[0].Err // the actor may issue none of them: refuse the call
+	}
 	err := s.store.SavePermits(ctx, changes)
 	if err != nil && !errs.Is(err, errs.Conflict) {
 		return nil, fmt.Errorf("library: batch: %w", err)
@@ -236,6 +240,15 @@ func (s *Service) IssueBatch(ctx context.Context, a Actor, ins []Issuance) ([]Re
 		res[idx[k]].Permit = ch.Permit
 	}
 	return res, nil
+}
+
+func allForbidden(res []Result) bool {
+	for _, r := range res {
+		if !errs.Is(r.Err, errs.Forbidden) {
+			return false
+		}
+	}
+	return true
 }
 
 // current loads the current version of the permit named by identifier (any of its versions)
