@@ -52,7 +52,7 @@ func code(t testing.TB, dept, cat byte, region, org string) string {
 	return c
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)}
