@@ -70,6 +70,19 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	share := sharing.NewService(sharing.Config{Store: ap.db, Clients: ap.db, Tokens: ap.oidc,
 		Licences: ap.licenses, Documents: docs, Audit: ap.audit, Clock: ap.clock})
 	// @library
+	// The enterprise licence library: licence types, other departments' permits, service records.
+	lib := ap.library()
+	if *withDemo {
+		secret, err := ap.demoSecret()
+		if err != nil {
+			return err
+		}
+		libSum, err := demo.LoadLibrary(ctx, demo.LibraryDeps{Library: lib, Accounts: ap.accounts}, demo.Options{N: *demoN, Secret: secret})
+		if err != nil {
+			return fmt.Errorf("demo data (licence library): %w", err)
+		}
+		libSum.Print(stdout)
+	}
 
 	// @consent
 	if err := ap.enableConsent(ctx, share, docs); err != nil {
@@ -90,7 +103,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL})
+		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib})
 	if err != nil {
 		return err
 	}

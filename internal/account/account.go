@@ -15,6 +15,7 @@ type Role string
 const (
 	Operator  Role = "operator"  // runs the platform: authorities, accounts, audit
 	Registrar Role = "registrar" // staff of a registering authority (登记机关): issues and manages licences
+	Issuer    Role = "issuer"    // staff of a licence-issuing department (发证部门): issues permits (package library)
 )
 
 // Account is a staff account.
@@ -23,7 +24,7 @@ type Account struct {
 	Username     string    `json:"username"`
 	DisplayName  string    `json:"display_name"`
 	Role         Role      `json:"role"`
-	Authority    string    `json:"authority,omitempty"` // credit code of the authority (registrars)
+	Authority    string    `json:"authority,omitempty"` // credit code of the authority (registrars) or department (issuers)
 	PasswordHash string    `json:"-"`                   // Argon2id, PHC string format
 	FailedLogins int       `json:"-"`
 	LockedUntil  time.Time `json:"-"`

@@ -79,7 +79,7 @@ func hasControl(s string) bool {
 }
 
 // Create creates a staff account. A registrar acts for one registering authority (its credit
-// code); an operator for none. Every invalid field is reported at once (errs.List); a taken
+// code), an issuer for one licence-issuing department (its credit code); an operator for none. Every invalid field is reported at once (errs.List); a taken
 // username is errs.Conflict.
 func (s *Service) Create(ctx context.Context, username, displayName, password string, role Role, authority string) (*Account, error) {
 	var list errs.List
@@ -111,7 +111,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 		if authority != "" {
 			list = append(list, errs.New(errs.Invalid, "authority", "平台运维账户不属于任何登记机关", "an operator account belongs to no authority"))
 		}
-	case Registrar:
+	case Registrar, Issuer:
 		if authority == "" {
 			list = append(list, errs.New(errs.Invalid, "authority", "登记机关账户需要填写登记机关的统一社会信用代码", "a registrar account needs the credit code of its authority"))
 		} else if err := uscc.Check(authority); err != nil {
@@ -124,7 +124,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 			list = append(list, e)
 		}
 	default:
-		list = append(list, errs.Invalidf("role", "角色应为 %s 或 %s", "the role must be %s or %s", Operator, Registrar))
+		list = append(list, errs.Invalidf("role", "角色应为 %s、%s 或 %s", "the role must be %s, %s or %s", Operator, Registrar, Issuer))
 	}
 	if err := list.Err(); err != nil {
 		return nil, err

@@ -161,6 +161,17 @@ func (s *server) routes() []route {
 		{"POST /api/gov/v1/sharing/verify/qr", true, s.shareHandler(true, s.shareVerifyQR)},
 
 		// @library — library.go, issue 5: licence types, issuing departments, an entity's licences and service records
+		{"GET /api/v1/library/types", true, s.apiLibraryTypes},
+		{"GET /api/v1/library/types/{code}", true, s.apiLibraryType},
+		{"POST /api/v1/library/types", true, s.apiLibraryAddType},
+		{"PUT /api/v1/library/types/{code}", true, s.apiLibraryUpdateType},
+		{"POST /api/v1/library/licences", true, s.apiLibraryIssue},
+		{"POST /api/v1/library/licences/batch", true, s.apiLibraryBatch},
+		{"GET /api/v1/library/licences/{identifier}", true, s.apiLibraryLicence},
+		{"POST /api/v1/library/licences/{identifier}/versions", true, s.apiLibraryChange},
+		{"POST /api/v1/library/licences/{identifier}/status", true, s.apiLibraryStatus},
+		{"GET /api/v1/library/entities/{code}", true, s.apiLibraryEntity},
+		{"GET /admin/library/{code}", false, s.adminLibrary},
 
 		// @consent — sharing_consent.go, issue 5: consent, downloads of copies, archive receipts
 		{"POST /api/v1/sharing/consents/requests", true, s.shareHandler(false, s.shareConsentRequest)},

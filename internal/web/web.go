@@ -27,6 +27,7 @@ import (
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/keys"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
@@ -55,6 +56,9 @@ type Deps struct {
 	// national-style /api/gov/v1/sharing/); nil: those answer 503.
 	Sharing *sharing.Service
 	// @library
+	// Library is the enterprise licence library (licence types, permits of other types, an
+	// entity's licences and service records); nil: /api/v1/library/ answers 503.
+	Library *library.Service
 
 	// @consent
 
