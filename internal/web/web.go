@@ -25,10 +25,12 @@ import (
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
+	"github.com/elicense/elicense/internal/signing"
 )
 
 // Pinger reports whether the database answers; /readyz calls it.
@@ -66,6 +68,12 @@ type Deps struct {
 	// @present
 
 	// @sign
+	// Signing signs documents on behalf of entities (/api/v1/signing/, /wallet/sign/); nil:
+	// those answer 503.
+	Signing *signing.Service
+	// Inbox is the wallet's to-do list (/wallet/inbox, the badge on the wallet's home); nil:
+	// an empty list.
+	Inbox *inbox.Inbox
 
 	DB     Pinger
 	Logger *slog.Logger     // defaults to slog.Default()
