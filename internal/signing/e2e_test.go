@@ -46,7 +46,10 @@ type platform struct {
 	holder *oidctest.Holder
 }
 
-func newPlatform(tb testing.TB) *platform {
+func newPlatform(tb testing.TB) *platform { return newPlatformOn(tb, "") }
+
+// newPlatformOn is newPlatform on the database dsn ("" for SQLite in a temporary directory).
+func newPlatformOn(tb testing.TB, dsn string) *platform {
 	tb.Helper()
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,7 +57,7 @@ func newPlatform(tb testing.TB) *platform {
 		tb.Fatal(err)
 	}
 	issuer := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	env, err := oidctest.Open(ctx, oidctest.Options{Dir: tb.TempDir(), Issuer: issuer})
+	env, err := oidctest.Open(ctx, oidctest.Options{DSN: dsn, Dir: tb.TempDir(), Issuer: issuer})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -234,8 +237,9 @@ func contract(tb testing.TB, f document.Format) []byte {
 	return b
 }
 
-func TestSignPDFEndToEnd(t *testing.T) {
-	p := newPlatform(t)
+func TestSignPDFEndToEnd(t *testing.T) { testSignPDF(t, newPlatform(t)) }
+
+func testSignPDF(t *testing.T, p *platform) {
 	token := p.portal("浙江政务服务网", oidc.ScopeSigning)
 	doc := contract(t, document.PDF)
 	r := p.created(token, doc, nil)
@@ -383,8 +387,9 @@ func TestSignOFDEndToEnd(t *testing.T) {
 	}
 }
 
-func TestSignRefusals(t *testing.T) {
-	p := newPlatform(t)
+func TestSignRefusals(t *testing.T) { testRefusals(t, newPlatform(t)) }
+
+func testRefusals(t *testing.T, p *platform) {
 	token := p.portal("浙江政务服务网", oidc.ScopeSigning)
 	pdf := contract(t, document.PDF)
 
