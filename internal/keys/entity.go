@@ -15,7 +15,6 @@ import (
 
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/gm"
-	"github.com/elicense/elicense/internal/uscc"
 )
 
 // Entity keys (issue 7 item 3, 网上行为确认/电子签名): every market entity gets its own electronic
@@ -78,7 +77,11 @@ type EntitySigner struct {
 // checkEntity normalises and checks the credit code and name of an entity key.
 func checkEntity(code, name string) (string, string, error) {
 	code = normCode(code)
-	if err := uscc.Check(code); err != nil {
+	// The code is the one the register holds: an 18-character credit code (perhaps an
+	// allow-listed one that fails a check) or a 15-digit registration number (注册号).
+	if (len(code) != 18 && len(code) != 15) || strings.IndexFunc(code, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
 		return "", "", errs.Invalidf("entity_code", "统一社会信用代码 %q 无效", "invalid credit code %q", code)
 	}
 	name = strings.TrimSpace(name)

@@ -72,7 +72,7 @@ func TestEntitySigner(t *testing.T) {
 	if _, err := s.EntityCertificateBySerial(ctx, pcert.SerialNumber.Text(16)); !errs.Is(err, errs.NotFound) {
 		t.Errorf("platform certificate as entity: %v", err)
 	}
-	for _, bad := range [][2]string{{"91330106673959654X", "甲公司"}, {code, ""}, {code, "a\x00b"}} {
+	for _, bad := range [][2]string{{"9133010667395965", "甲公司"}, {"91330106673959654*", "甲公司"}, {code, ""}, {code, "a\x00b"}} {
 		if _, err := s.EntitySigner(ctx, bad[0], bad[1]); !errs.Is(err, errs.Invalid) {
 			t.Errorf("EntitySigner(%q, %q): %v", bad[0], bad[1], err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -91,14 +92,32 @@ func decodeDocument(s string) ([]byte, error) {
 func (s *Service) Submit(ctx context.Context, c *Caller, in NewRequest) (*Request, error) {
 	var list errs.List
 	code := uscc.Normalize(in.EntityCode)
-	if code == "" {
+	// A code that fails its check is refused naming the problem, unless the register holds it
+	// (operators allow-list some issued codes that fail a check).
+	var codeProblem *errs.Error
+	switch {
+	case code == "":
 		list = append(list, errs.New(errs.Invalid, "entity_code", "缺少市场主体的统一社会信用代码", "the entity's credit code is missing"))
-	} else if err := uscc.Check(code); err != nil {
-		e := errs.Invalidf("entity_code", "统一社会信用代码 %s 无效", "invalid credit code %s", code)
-		if p, ok := err.(*uscc.Problem); ok {
-			e.ZH, e.EN = e.ZH+"："+p.MessageZH(), e.EN+": "+p.MessageEN()
+	case len(code) == 15:
+		if err := uscc.CheckRegNo(code); err != nil {
+			codeProblem = errs.Invalidf("entity_code", "注册号 %s 无效", "invalid registration number %s", code)
 		}
-		list = append(list, e)
+	default:
+		if err := uscc.Check(code); err != nil {
+			codeProblem = errs.Invalidf("entity_code", "统一社会信用代码 %s 无效", "invalid credit code %s", code)
+			var p *uscc.Problem
+			if errors.As(err, &p) {
+				codeProblem.ZH, codeProblem.EN = codeProblem.ZH+"："+p.MessageZH(), codeProblem.EN+": "+p.MessageEN()
+			}
+		}
+	}
+	if codeProblem != nil && len(code) <= 32 {
+		if _, err := s.c.Licences.Get(ctx, code); err == nil {
+			codeProblem = nil
+		}
+	}
+	if codeProblem != nil {
+		list = append(list, codeProblem)
 	}
 	title := text(&list, "title", in.Title, "标题", "title", MaxTitle)
 	purpose := text(&list, "purpose", in.Purpose, "签署事由", "purpose", MaxPurpose)
