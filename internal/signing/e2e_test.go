@@ -261,13 +261,13 @@ func testSignPDF(t *testing.T, p *platform) {
 			t.Errorf("the inbox lacks %q", want)
 		}
 	}
-	page := w.get("/wallet/sign/" + r.ID).expect(t, 200)
+	page := w.get("/wallet/sign/"+r.ID).expect(t, 200)
 	for _, want := range []string{"确认签订技术服务合同", `id="sign-pages">2<`, "/wallet/sign/" + r.ID + "/document", `name="pin"`} {
 		if !bytes.Contains(page.body, []byte(want)) {
 			t.Errorf("the request page lacks %q", want)
 		}
 	}
-	got := w.get("/wallet/sign/" + r.ID + "/document").expect(t, 200)
+	got := w.get("/wallet/sign/"+r.ID+"/document").expect(t, 200)
 	if !bytes.Equal(got.body, doc) || got.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(got.header.Get("Content-Disposition"), "inline") {
 		t.Errorf("preview: %d bytes, %s, %s", len(got.body), got.header.Get("Content-Type"), got.header.Get("Content-Disposition"))
 	}
@@ -346,7 +346,7 @@ func TestSignOFDEndToEnd(t *testing.T) {
 	doc := contract(t, document.OFD)
 	r := p.created(token, doc, map[string]any{"format": "ofd"})
 	w := p.wallet(p.holder.Wallet, p.holder.CSRF)
-	page := w.get("/wallet/sign/" + r.ID).expect(t, 200)
+	page := w.get("/wallet/sign/"+r.ID).expect(t, 200)
 	for _, want := range []string{"乙方：浙江政务服务网", `data-page="2"`, "签署页"} {
 		if !bytes.Contains(page.body, []byte(want)) {
 			t.Errorf("the OFD preview lacks %q", want)
@@ -434,8 +434,8 @@ func testRefusals(t *testing.T, p *platform) {
 	}
 	stranger := p.wallet(strangerIn.Cookie, strangerIn.Session.CSRF)
 	r := p.created(token, pdf, nil)
-	stranger.get("/wallet/sign/" + r.ID).expect(t, 403)
-	stranger.get("/wallet/sign/" + r.ID + "/document").expect(t, 403)
+	stranger.get("/wallet/sign/"+r.ID).expect(t, 403)
+	stranger.get("/wallet/sign/"+r.ID+"/document").expect(t, 403)
 	stranger.confirm(r.ID, "258036").expect(t, 403)
 	stranger.post("/wallet/sign/"+r.ID+"/decline", url.Values{}).expect(t, 403)
 	if box := stranger.get("/wallet/inbox").expect(t, 200); bytes.Contains(box.body, []byte(r.ID)) {
@@ -464,7 +464,7 @@ func testRefusals(t *testing.T, p *platform) {
 		t.Errorf("the agent's inbox: ITEM-B shown %v, ITEM-A shown %v, no item shown %v",
 			bytes.Contains(box.body, []byte(rb.ID)), bytes.Contains(box.body, []byte(ra.ID)), bytes.Contains(box.body, []byte(r.ID)))
 	}
-	agent.get("/wallet/sign/" + rb.ID).expect(t, 403)
+	agent.get("/wallet/sign/"+rb.ID).expect(t, 403)
 	agent.confirm(rb.ID, "369258").expect(t, 403)
 	agent.confirm(ra.ID, "369258").expect(t, 200)
 	var st requestJSON
