@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"path"
 	"regexp"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/digitorus/pdf"
 	"github.com/digitorus/pdfsign/sign"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/gm"
@@ -353,7 +356,7 @@ func (s *Service) SignForEntity(ctx context.Context, file []byte, e EntitySignin
 		if err != nil {
 			return nil, err
 		}
-		out.File, err = signPDFForEntity(file, ds, sr, e, at)
+		out.File, err = signPDFForEntity(file, ds, pdfStamp(sl.ID, sr.picture), e, at)
 		out.CertSerial = ds.Cert.SerialNumber.Text(16)
 		return out, err
 	}
@@ -383,7 +386,7 @@ func pdfPageSize(rdr *pdf.Reader, n int) (w, h float64) {
 // signPDFForEntity adds an approval signature (PKCS #7 detached, SHA-256) of the entity's
 // document key to the PDF as an incremental update, shown as the seal's picture near the lower
 // right corner of the last page. Earlier signatures stay valid.
-func signPDFForEntity(file []byte, ds *keys.DocumentSigner, sr *sealRes, e EntitySigning, at time.Time) (out []byte, err error) {
+func signPDFForEntity(file []byte, ds *keys.DocumentSigner, stamp []byte, e EntitySigning, at time.Time) (out []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			out, err = nil, badDocument("PDF 文件结构有误，无法签署：%v", "the PDF's structure is wrong; it cannot be signed: %v", v)
@@ -414,7 +417,7 @@ func signPDFForEntity(file []byte, ds *keys.DocumentSigner, sr *sealRes, e Entit
 		Certificate:       ds.Cert,
 		CertificateChains: [][]*x509.Certificate{{ds.Cert, ds.Root}},
 		Appearance: sign.Appearance{Visible: true, Page: uint32(last),
-			LowerLeftX: max(x1-size, 0), LowerLeftY: y0, UpperRightX: x1, UpperRightY: min(y0+size, h), Image: sr.picture},
+			LowerLeftX: max(x1-size, 0), LowerLeftY: y0, UpperRightX: x1, UpperRightY: min(y0+size, h), Image: stamp},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("document: pdf sign for entity %s: %w", e.Code, err)
@@ -446,6 +449,33 @@ func pdfSafe(s, fallback string) string {
 		}
 	}
 	return s
+}
+
+// pdfStampPx is the width of the seal picture in a PDF signature's appearance: 42 mm at about
+// 120 dpi. pdfsign decodes and recompresses the picture on every signature, which for the
+// seal's own 400 px dominated the cost of signing.
+const pdfStampPx = 200
+
+// pdfStamps keeps the reduced seal pictures by seal ID.
+var pdfStamps = newBoundedCache[string, []byte](4096)
+
+// pdfStamp returns the seal picture reduced to pdfStampPx (the picture itself if it cannot be
+// decoded or is small already).
+func pdfStamp(sealID string, picture []byte) []byte {
+	if b, ok := pdfStamps.get(sealID); ok {
+		return b
+	}
+	src, err := png.Decode(bytes.NewReader(picture))
+	if err != nil || src.Bounds().Dx() <= pdfStampPx {
+		return picture
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, pdfStampPx, pdfStampPx*src.Bounds().Dy()/src.Bounds().Dx()))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, dst); err != nil {
+		return picture
+	}
+	return pdfStamps.put(sealID, buf.Bytes())
 }
 
 var (
