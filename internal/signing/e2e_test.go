@@ -262,7 +262,8 @@ func testSignPDF(t *testing.T, p *platform) {
 		}
 	}
 	page := w.get("/wallet/sign/"+r.ID).expect(t, 200)
-	for _, want := range []string{"确认签订技术服务合同", `id="sign-pages">2<`, "/wallet/sign/" + r.ID + "/document", `name="pin"`} {
+	for _, want := range []string{"确认签订技术服务合同", `id="sign-pages">2<`, "/wallet/sign/" + r.ID + "/document", `name="pin"`,
+		"Confirm and sign", "Licence PIN"} { // Accept-Language: en
 		if !bytes.Contains(page.body, []byte(want)) {
 			t.Errorf("the request page lacks %q", want)
 		}
