@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/sharing"
+	"github.com/elicense/elicense/internal/signing"
 	"github.com/elicense/elicense/internal/web"
 )
 
@@ -100,10 +102,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @present
 
 	// @sign
+	// Signing on behalf of entities with their own seals, and the wallet's inbox (issue 7).
+	signer := signing.NewService(signing.Config{Store: ap.db, Identity: ap.identity, Documents: docs,
+		Licences: ap.licenses, Clock: ap.clock})
+	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db})
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib})
+		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box})
 	if err != nil {
 		return err
 	}

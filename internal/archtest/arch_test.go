@@ -45,9 +45,10 @@ func TestDependencyRules(t *testing.T) {
 		}
 	}
 	domain := []string{"internal/license", "internal/audit", "internal/keys", "internal/account", "internal/identity"}
-	domain = append(domain, "internal/catalog")         // issue 6: the service catalogue
-	domain = append(domain, "internal/sharing/consent") // issue 5: consent types
-	domain = append(domain, "internal/library")         // issue 5: the licence library
+	domain = append(domain, "internal/catalog")                           // issue 6: the service catalogue
+	domain = append(domain, "internal/sharing/consent")                   // issue 5: consent types
+	domain = append(domain, "internal/library")                           // issue 5: the licence library
+	domain = append(domain, "internal/signing/signreq", "internal/inbox") // issue 7: signing, inbox
 	forbidden := []string{"database/sql", "net/http", mod + "internal/store", mod + "internal/web",
 		"modernc.org/sqlite", "github.com/jackc/pgx"}
 	for _, pkg := range domain {

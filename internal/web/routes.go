@@ -214,6 +214,14 @@ func (s *server) routes() []route {
 		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
 
 		// @sign — sign.go, issue 7: entity seals and signing
+		{"POST /api/v1/signing/requests", true, s.apiSignSubmit},
+		{"GET /api/v1/signing/requests/{id}", true, s.apiSignGet},
+		{"GET /api/v1/signing/requests/{id}/document", true, s.apiSignDocument},
+		{"GET /wallet/inbox", false, s.walletPage(s.walletInbox)},
+		{"GET /wallet/sign/{id}", false, s.walletPage(s.walletSign)},
+		{"GET /wallet/sign/{id}/document", false, s.walletPage(s.walletSignDocument)},
+		{"POST /wallet/sign/{id}/confirm", false, s.walletPage(s.walletSignConfirm)},
+		{"POST /wallet/sign/{id}/decline", false, s.walletPage(s.walletSignDecline)},
 	}
 }
 

@@ -26,11 +26,13 @@ import (
 	"github.com/elicense/elicense/internal/catalog"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
+	"github.com/elicense/elicense/internal/signing"
 )
 
 // Pinger reports whether the database answers; /readyz calls it.
@@ -74,6 +76,12 @@ type Deps struct {
 	// @present
 
 	// @sign
+	// Signing signs documents on behalf of entities (/api/v1/signing/, /wallet/sign/); nil:
+	// those answer 503.
+	Signing *signing.Service
+	// Inbox is the wallet's to-do list (/wallet/inbox, the badge on the wallet's home); nil:
+	// an empty list.
+	Inbox *inbox.Inbox
 
 	DB     Pinger
 	Logger *slog.Logger     // defaults to slog.Default()
