@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/notice"
+	"github.com/elicense/elicense/internal/notice/webhook"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/web"
 )
@@ -74,6 +76,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @consent
 
 	// @notice
+	// Change notices (docs/notices.md): the dispatcher (audit log → outbox) and the deliverer run
+	// in every process, the database sharing the work; they stop before the database closes.
+	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
+	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: ap.oidc, Licences: ap.licenses, Keys: ap.keys,
+		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
+	noticeCtx, stopNotices := context.WithCancel(ctx)
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); notices.Run(noticeCtx) }()
+	defer func() { stopNotices(); <-noticesDone }()
 
 	// @catalog
 
@@ -85,7 +96,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL})
+		Clock: ap.clock, PublicURL: c.PublicURL, Notices: notices})
 	if err != nil {
 		return err
 	}

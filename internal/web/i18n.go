@@ -186,6 +186,8 @@ var ui = map[string]text{
 	"done.revoke":             {"执照已吊销", "The licence was revoked"},
 	"error.title":             {"出错了", "Something went wrong"},
 	"error.back":              {"返回首页", "Back to the start page"},
+	// notice: the department role (console words are in console_text.go).
+	"role.department": {"部门用证人员", "Department user"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.

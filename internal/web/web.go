@@ -27,6 +27,7 @@ import (
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
 )
@@ -58,6 +59,9 @@ type Deps struct {
 	// @consent
 
 	// @notice
+	// Notices are change notices for departments' systems (/api/v1/notices/) and the
+	// department console (/console/); nil: those answer 503.
+	Notices *notice.Service
 
 	// @catalog
 
