@@ -79,7 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// Change notices (docs/notices.md): the dispatcher (audit log → outbox) and the deliverer run
 	// in every process, the database sharing the work; they stop before the database closes.
 	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
-	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: ap.oidc, Licences: ap.licenses, Keys: ap.keys,
+	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: noticeTokens(share), Licences: ap.licenses, Keys: ap.keys,
 		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
 	noticeCtx, stopNotices := context.WithCancel(ctx)
 	noticesDone := make(chan struct{})

@@ -28,7 +28,6 @@ import (
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/license"
-	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing/permit"
 )
 
@@ -197,10 +196,11 @@ type Store interface {
 	SharingPermissions(ctx context.Context, clientID string) ([]permit.Permission, error)
 }
 
-// Tokens verifies access tokens (*oidc.Provider).
-type Tokens interface {
-	VerifyAccessToken(ctx context.Context, token string) (*oidc.TokenInfo, error)
-}
+// Authenticator checks the access token of a department's system and returns its client ID
+// and the token's scopes. It must accept client-credentials tokens only; the wiring adapts the
+// sharing service's Authenticate. (The package does not import the OpenID Connect provider,
+// which brings HTTP with it.)
+type Authenticator func(ctx context.Context, token string) (clientID string, scopes []string, err error)
 
 // Licences reads licences (*license.Service).
 type Licences interface {
@@ -235,7 +235,7 @@ const (
 // Config holds the dependencies and settings of a Service.
 type Config struct {
 	Store    Store
-	Tokens   Tokens
+	Tokens   Authenticator
 	Licences Licences
 	Keys     Keys
 	Poster   Poster

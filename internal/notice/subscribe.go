@@ -43,15 +43,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Caller, erro
 	if token == "" {
 		return nil, errNoToken
 	}
-	t, err := s.c.Tokens.VerifyAccessToken(ctx, token)
+	id, scopes, err := s.c.Tokens(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if !t.Machine {
-		return nil, errs.New(errs.Unauthenticated, "Authorization", "变更通知只接受客户端凭证（client_credentials）令牌",
-			"change notices accept client-credentials tokens only")
-	}
-	c := &Caller{ClientID: t.ClientID, Scopes: t.Scopes}
+	c := &Caller{ClientID: id, Scopes: scopes}
 	if !slices.ContainsFunc(c.Scopes, func(sc string) bool { return slices.Contains(callerScopes, sc) }) {
 		return nil, errs.Forbiddenf("访问令牌须含 %s 或 %s 权限范围", "the access token needs the %s or %s scope", callerScopes[0], callerScopes[1])
 	}

@@ -7,8 +7,22 @@ import (
 
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/errs"
+	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/sharing"
 )
+
+// noticeTokens authenticates departments' systems for the change notices as the sharing
+// service does (client-credentials tokens only).
+func noticeTokens(share *sharing.Service) notice.Authenticator {
+	return func(ctx context.Context, token string) (string, []string, error) {
+		c, err := share.Authenticate(ctx, token)
+		if err != nil {
+			return "", nil, err
+		}
+		return c.ClientID, c.Scopes, nil
+	}
+}
 
 // createDepartment makes a department account (`elicense account add --role department --client
 // ID`) for the department console: the client must be a registered OpenID Connect client with
