@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,9 +90,25 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	if cert, err := gm.ParseCertificate(certDER); err == nil {
 		serial = cert.SerialNumber.Text(16)
 	}
-	var wg sync.WaitGroup
+	// Deliveries to different webhooks go in parallel; those to one webhook one after the
+	// other, in the order of the changes, so that they normally arrive in order (a retried
+	// notice may still arrive after later ones: docs/notices.md).
+	slices.SortFunc(ds, func(a, b Delivery) int { return cmp.Compare(a.N, b.N) })
+	byURL := map[string][]*Delivery{}
+	var urls []string
 	for i := range ds {
-		wg.Go(func() { s.attempt(ctx, &ds[i], signer, serial) })
+		if _, ok := byURL[ds[i].URL]; !ok {
+			urls = append(urls, ds[i].URL)
+		}
+		byURL[ds[i].URL] = append(byURL[ds[i].URL], &ds[i])
+	}
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		wg.Go(func() {
+			for _, d := range byURL[u] {
+				s.attempt(ctx, d, signer, serial)
+			}
+		})
 	}
 	wg.Wait()
 	return len(ds), ctx.Err()

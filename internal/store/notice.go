@@ -337,7 +337,7 @@ func (db *DB) ClaimNotices(ctx context.Context, now, leaseUntil time.Time, lease
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE notice_outbox SET lease = $1, attempts = attempts + 1, due_at = $2,
 			updated_at = $3 WHERE n IN (SELECT n FROM notice_outbox WHERE state = 'pending' AND due_at <= $3
-			ORDER BY due_at LIMIT $4`+db.skipLocked()+`)
+			ORDER BY due_at, n LIMIT $4`+db.skipLocked()+`)
 			RETURNING n, id, subscription_id, client_id, url, event_seq, event, entity_code, body, state,
 			attempts, due_at, lease, last_status, last_error, created_at, updated_at, delivered_at`,
 			lease, micros(leaseUntil), micros(now), limit)
