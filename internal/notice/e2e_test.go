@@ -328,7 +328,9 @@ func TestNoticeDelivered(t *testing.T) {
 		{`{"url":"` + rc.URL + `"}`, "entities"},
 	} {
 		status, b := p.call("POST", "/api/v1/notices/subscriptions", token, tt.body)
-		var e struct{ Error struct{ Field, Message string } }
+		var e struct {
+			Error struct{ Field, Message string }
+		}
 		_ = json.Unmarshal(b, &e)
 		if status != 400 || e.Error.Field != tt.field {
 			t.Errorf("%s: %d %s, want 400 naming %s", tt.body, status, b, tt.field)
