@@ -12,6 +12,8 @@ import (
 
 	"github.com/elicense/elicense/internal/demo"
 	"github.com/elicense/elicense/internal/inbox"
+	"github.com/elicense/elicense/internal/notice"
+	"github.com/elicense/elicense/internal/notice/webhook"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/signing"
 	"github.com/elicense/elicense/internal/web"
@@ -92,6 +94,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	// @notice
+	// Change notices (docs/notices.md): the dispatcher (audit log → outbox) and the deliverer run
+	// in every process, the database sharing the work; they stop before the database closes.
+	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
+	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: noticeTokens(share), Licences: ap.licenses, Keys: ap.keys,
+		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
+	noticeCtx, stopNotices := context.WithCancel(ctx)
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); notices.Run(noticeCtx) }()
+	defer func() { stopNotices(); <-noticesDone }()
 
 	// @catalog
 	// The service catalogue (事项材料目录); applications need the library's Recorder (newCatalog).
@@ -109,7 +120,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box})
+		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box, Notices: notices})
 	if err != nil {
 		return err
 	}

@@ -79,9 +79,14 @@ func hasControl(s string) bool {
 }
 
 // Create creates a staff account. A registrar acts for one registering authority (its credit
-// code), an issuer for one licence-issuing department (its credit code); an operator for none. Every invalid field is reported at once (errs.List); a taken
-// username is errs.Conflict.
+// code), an issuer for one licence-issuing department (its credit code); an operator for none.
+// Every invalid field is reported at once (errs.List); a taken username is errs.Conflict.
+// Department accounts are made with CreateDepartment.
 func (s *Service) Create(ctx context.Context, username, displayName, password string, role Role, authority string) (*Account, error) {
+	return s.create(ctx, username, displayName, password, role, authority, "")
+}
+
+func (s *Service) create(ctx context.Context, username, displayName, password string, role Role, authority, client string) (*Account, error) {
 	var list errs.List
 	username = normUsername(username)
 	if !validUsername(username) {
@@ -123,6 +128,8 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 			}
 			list = append(list, e)
 		}
+	case Department:
+		list = append(list, validateDepartment(authority, client)...)
 	default:
 		list = append(list, errs.Invalidf("role", "角色应为 %s、%s 或 %s", "the role must be %s, %s or %s", Operator, Registrar, Issuer))
 	}
@@ -139,6 +146,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 		DisplayName:  displayName,
 		Role:         role,
 		Authority:    authority,
+		Client:       client,
 		PasswordHash: hash,
 		CreatedAt:    s.now(),
 	}

@@ -207,6 +207,8 @@ var ui = map[string]text{
 	"library.record.case":       {"办件编号", "Case number"},
 	"library.record.department": {"办理部门", "Department"},
 	"library.record.licences":   {"使用的证照", "Licences used"},
+	// notice: the department role (console words are in console_text.go).
+	"role.department": {"部门用证人员", "Department user"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.

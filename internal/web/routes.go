@@ -199,6 +199,23 @@ func (s *server) routes() []route {
 		{"POST /wallet/api/licences/{code}/consents/{id}/decline", false, s.walletAPIDecide(false)},
 
 		// @notice — notice.go and console.go, issue 5: change notices and the department console
+		{"POST /api/v1/notices/subscriptions", true, s.apiNoticeSubscribe},
+		{"GET /api/v1/notices/subscriptions", true, s.apiNoticeSubscriptions},
+		{"DELETE /api/v1/notices/subscriptions/{id}", true, s.apiNoticeUnsubscribe},
+		{"GET /api/v1/notices/deliveries", true, s.apiNoticeDeliveries},
+		{"POST /api/v1/notices/deliveries/{id}/replay", true, s.apiNoticeReplay},
+		{"GET /console/{$}", false, s.consoleHome},
+		{"GET /console/login", false, s.consoleLoginPage},
+		{"POST /console/login", false, s.consolePost(s.consoleLogin)},
+		{"POST /console/logout", false, s.consolePost(s.consoleLogout)},
+		{"GET /console/lookup", false, s.consoleLookup},
+		{"POST /console/lookup", false, s.consolePost(s.consoleLookupEntity)},
+		{"GET /console/verify", false, s.consoleVerifyPage},
+		{"POST /console/verify", false, s.consolePost(s.consoleVerify)},
+		{"GET /console/history", false, s.consoleHistory},
+		{"GET /console/notices", false, s.consoleNotices},
+		{"POST /console/notices/deliveries/{id}/replay", false, s.consolePost(s.consoleReplay)},
+		{"GET /console/archive", false, s.consoleArchive},
 
 		// @catalog — catalog.go, issue 6: service catalogue and applications
 		{"GET /api/v1/catalog/items", true, s.apiCatalogItems},

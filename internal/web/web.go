@@ -30,6 +30,7 @@ import (
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/signing"
@@ -65,6 +66,9 @@ type Deps struct {
 	// @consent
 
 	// @notice
+	// Notices are change notices for departments' systems (/api/v1/notices/) and the
+	// department console (/console/); nil: those answer 503.
+	Notices *notice.Service
 
 	// @catalog
 	// Catalog is the service catalogue (事项材料目录: /api/v1/catalog/, /admin/catalog); nil:
