@@ -77,7 +77,7 @@ func randomPassword() string {
 
 func cmdAccount(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return usageError("usage: elicense account add --username U --role operator|registrar [--authority CODE] [--display-name N] [--password-stdin]")
+		return usageError("usage: elicense account add --username U --role operator|registrar|department [--authority CODE] [--client ID] [--display-name N] [--password-stdin]")
 	}
 	fs := newFlagSet("account add", stderr)
 	var c Config
@@ -86,6 +86,7 @@ func cmdAccount(ctx context.Context, args []string, getenv func(string) string, 
 	display := fs.String("display-name", "", "name shown in pages")
 	role := fs.String("role", "registrar", "operator or registrar")
 	authority := fs.String("authority", "", "credit code of the registering authority (registrars)")
+	client := fs.String("client", "", "OpenID Connect client ID of the department's system (department accounts, /console/)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (default: generate and print one)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -106,7 +107,12 @@ func cmdAccount(ctx context.Context, args []string, getenv func(string) string, 
 	if *display == "" {
 		*display = *username
 	}
-	acc, err := ap.accounts.Create(ctx, *username, *display, password, account.Role(*role), *authority)
+	var acc *account.Account
+	if account.Role(*role) == account.Department {
+		acc, err = createDepartment(ctx, ap, *username, *display, password, *authority, *client)
+	} else {
+		acc, err = ap.accounts.Create(ctx, *username, *display, password, account.Role(*role), *authority)
+	}
 	if err != nil {
 		return userError(err, getenv)
 	}

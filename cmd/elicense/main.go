@@ -105,6 +105,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	// @library
+	case "type":
+		return cmdType(ctx, rest, getenv, stdout, stderr)
+	case "issuer":
+		return cmdIssuer(ctx, rest, getenv, stdout, stderr)
 
 	// @consent
 

@@ -11,7 +11,11 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/inbox"
+	"github.com/elicense/elicense/internal/notice"
+	"github.com/elicense/elicense/internal/notice/webhook"
 	"github.com/elicense/elicense/internal/sharing"
+	"github.com/elicense/elicense/internal/signing"
 	"github.com/elicense/elicense/internal/web"
 )
 
@@ -72,10 +76,35 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	share := sharing.NewService(sharing.Config{Store: ap.db, Clients: ap.db, Tokens: ap.oidc,
 		Licences: ap.licenses, Documents: docs, Audit: ap.audit, Clock: ap.clock})
 	// @library
+	// The enterprise licence library: licence types, other departments' permits, service records.
+	lib := ap.library()
+	if *withDemo {
+		secret, err := ap.demoSecret()
+		if err != nil {
+			return err
+		}
+		libSum, err := demo.LoadLibrary(ctx, demo.LibraryDeps{Library: lib, Accounts: ap.accounts}, demo.Options{N: *demoN, Secret: secret})
+		if err != nil {
+			return fmt.Errorf("demo data (licence library): %w", err)
+		}
+		libSum.Print(stdout)
+	}
 
 	// @consent
+	if err := ap.enableConsent(ctx, share, docs); err != nil {
+		return err
+	}
 
 	// @notice
+	// Change notices (docs/notices.md): the dispatcher (audit log → outbox) and the deliverer run
+	// in every process, the database sharing the work; they stop before the database closes.
+	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
+	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: noticeTokens(share), Licences: ap.licenses, Keys: ap.keys,
+		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
+	noticeCtx, stopNotices := context.WithCancel(ctx)
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); notices.Run(noticeCtx) }()
+	defer func() { stopNotices(); <-noticesDone }()
 
 	// @catalog
 	// The service catalogue (事项材料目录); applications need the library's Recorder (newCatalog).
@@ -86,10 +115,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @present
 
 	// @sign
+	// Signing on behalf of entities with their own seals, and the wallet's inbox (issue 7).
+	signer := signing.NewService(signing.Config{Store: ap.db, Identity: ap.identity, Documents: docs,
+		Licences: ap.licenses, Clock: ap.clock})
+	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db})
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL})
+		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box, Notices: notices})
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,9 @@ func printReport(w io.Writer, r *document.Report, en bool) {
 	if r.Identifier != "" {
 		fmt.Fprintf(w, "  %s %s %s, version %d\n", r.Code, r.Name, r.Identifier, r.Version)
 	}
+	if r.SignedBy == document.SignedByEntity {
+		fmt.Fprintf(w, "  %s\n", pick("市场主体电子签章（代表该主体签署的文件，不是营业执照）：", "signed on behalf of an entity with its own seal (not a licence): ")+r.Name+" "+r.Code)
+	}
 	if r.Authority != "" {
 		fmt.Fprintf(w, "  %s (%s)\n", r.Authority, r.AuthorityCode)
 	}

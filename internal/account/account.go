@@ -15,6 +15,10 @@ type Role string
 const (
 	Operator  Role = "operator"  // runs the platform: authorities, accounts, audit
 	Registrar Role = "registrar" // staff of a registering authority (登记机关): issues and manages licences
+	Issuer    Role = "issuer"    // staff of a licence-issuing department (发证部门): issues permits (package library)
+	// Department is a user of a department that uses licences (部门用证工作台, department.go): it
+	// acts as its department's system, an OpenID Connect client (Client).
+	Department Role = "department"
 )
 
 // Account is a staff account.
@@ -23,7 +27,8 @@ type Account struct {
 	Username     string    `json:"username"`
 	DisplayName  string    `json:"display_name"`
 	Role         Role      `json:"role"`
-	Authority    string    `json:"authority,omitempty"` // credit code of the authority (registrars)
+	Authority    string    `json:"authority,omitempty"` // credit code of the authority (registrars) or department (issuers)
+	Client       string    `json:"client,omitempty"`    // OpenID Connect client ID (departments)
 	PasswordHash string    `json:"-"`                   // Argon2id, PHC string format
 	FailedLogins int       `json:"-"`
 	LockedUntil  time.Time `json:"-"`

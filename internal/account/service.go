@@ -79,9 +79,14 @@ func hasControl(s string) bool {
 }
 
 // Create creates a staff account. A registrar acts for one registering authority (its credit
-// code); an operator for none. Every invalid field is reported at once (errs.List); a taken
-// username is errs.Conflict.
+// code), an issuer for one licence-issuing department (its credit code); an operator for none.
+// Every invalid field is reported at once (errs.List); a taken username is errs.Conflict.
+// Department accounts are made with CreateDepartment.
 func (s *Service) Create(ctx context.Context, username, displayName, password string, role Role, authority string) (*Account, error) {
+	return s.create(ctx, username, displayName, password, role, authority, "")
+}
+
+func (s *Service) create(ctx context.Context, username, displayName, password string, role Role, authority, client string) (*Account, error) {
 	var list errs.List
 	username = normUsername(username)
 	if !validUsername(username) {
@@ -111,7 +116,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 		if authority != "" {
 			list = append(list, errs.New(errs.Invalid, "authority", "平台运维账户不属于任何登记机关", "an operator account belongs to no authority"))
 		}
-	case Registrar:
+	case Registrar, Issuer:
 		if authority == "" {
 			list = append(list, errs.New(errs.Invalid, "authority", "登记机关账户需要填写登记机关的统一社会信用代码", "a registrar account needs the credit code of its authority"))
 		} else if err := uscc.Check(authority); err != nil {
@@ -123,8 +128,10 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 			}
 			list = append(list, e)
 		}
+	case Department:
+		list = append(list, validateDepartment(authority, client)...)
 	default:
-		list = append(list, errs.Invalidf("role", "角色应为 %s 或 %s", "the role must be %s or %s", Operator, Registrar))
+		list = append(list, errs.Invalidf("role", "角色应为 %s、%s 或 %s", "the role must be %s, %s or %s", Operator, Registrar, Issuer))
 	}
 	if err := list.Err(); err != nil {
 		return nil, err
@@ -139,6 +146,7 @@ func (s *Service) Create(ctx context.Context, username, displayName, password st
 		DisplayName:  displayName,
 		Role:         role,
 		Authority:    authority,
+		Client:       client,
 		PasswordHash: hash,
 		CreatedAt:    s.now(),
 	}

@@ -83,6 +83,9 @@ type Report struct {
 	// The licence's state in the register now.
 	Status         license.Status `json:"status,omitempty"`
 	CurrentVersion int            `json:"current_version,omitempty"`
+	// SignedBy is SignedByEntity for a document sealed on behalf of a market entity (Code and
+	// Name are then the entity's, and there is no licence identifier); empty for a licence.
+	SignedBy string `json:"signed_by,omitempty"`
 }
 
 func newReport(format string) *Report { return &Report{Result: ResultValid, Format: format} }

@@ -252,7 +252,7 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 	// Files the references may not cover: OFD.xml, the signature list, each signature's files.
 	exempt := map[string]bool{ofdXMLPath: true, sigsFile: true}
 	covered := map[string]bool{}
-	var signerCodes []string
+	var signerCodes, signerSerials []string
 	sigDir := path.Dir(sigsFile)
 	for i, sg := range sigs.Signature {
 		sigFile := resolve(sigDir, sg.BaseLoc)
@@ -333,6 +333,7 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 				"the electronic seal \""+sig.Seal.Name+"\" and the signature are valid: maker's signature, seal validity and signer's certificate all check out")
 			if c, err := gm.ParseCertificate(sig.SignerCert); err == nil {
 				signerCodes = append(signerCodes, gm.NameOf(c.Subject).CreditCode)
+				signerSerials = append(signerSerials, c.SerialNumber.Text(16))
 			}
 		}
 	}
@@ -364,6 +365,9 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 		}
 	}
 	if data == nil {
+		if ok, err := s.entityVerdict(ctx, r, signerSerials); err != nil || ok { // sealed for an entity (entity.go)
+			return r.finish(), err
+		}
 		r.fail(ResultNotEnough, "data", "文件中没有本平台嵌入的执照数据，无法与登记系统比对", "the file holds no licence data embedded by this platform; it cannot be compared with the register")
 		return r.finish(), nil
 	}

@@ -100,6 +100,9 @@ func (s *Service) verifyPDF(ctx context.Context, file []byte) (*Report, error) {
 	head := file[:br[1]]
 	em := reEmbedded.FindAllSubmatchIndex(head, -1)
 	if len(em) == 0 {
+		if ok, err := s.entityVerdict(ctx, r, []string{signer.SerialNumber.Text(16)}); err != nil || ok { // signed for an entity (entity.go)
+			return r.finish(), err
+		}
 		r.fail(ResultNotEnough, "data", "文件中没有本平台嵌入的执照数据，无法与登记系统比对", "the file holds no licence data embedded by this platform; it cannot be compared with the register")
 		return r.finish(), nil
 	}

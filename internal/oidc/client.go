@@ -45,12 +45,14 @@ const (
 	ScopeSharingDownload = "sharing.download"
 	ScopeSharingVerify   = "sharing.verify"
 	ScopeSharingArchive  = "sharing.archive"
+	// ScopeSigning lets a portal send documents to be signed on behalf of an entity (issue 7).
+	ScopeSigning = "signing"
 )
 
 // userScopes are the scopes of logins; machineScopes those of the client-credentials grant.
 var (
 	userScopes    = []string{identity.ScopeOpenID, identity.ScopeEntity, identity.ScopeEntityPerson, identity.ScopeEntityGrants, ScopeOfflineAccess}
-	machineScopes = []string{ScopeSharingQuery, ScopeSharingDownload, ScopeSharingVerify, ScopeSharingArchive}
+	machineScopes = []string{ScopeSharingQuery, ScopeSharingDownload, ScopeSharingVerify, ScopeSharingArchive, ScopeSigning}
 )
 
 // Scopes lists every scope the provider knows, in the order of the documentation.

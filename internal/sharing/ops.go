@@ -61,6 +61,7 @@ func (s *Service) Grant(ctx context.Context, by string, p Permission) (*Permissi
 	if err := s.c.Store.SetSharingPermission(ctx, &p); err != nil {
 		return nil, fmt.Errorf("sharing: grant: %w", err)
 	}
+	s.forget(p.ClientID)
 	data, _ := json.Marshal(struct {
 		TypeCode   string      `json:"type_code"`
 		Operations []Operation `json:"operations"`
@@ -109,9 +110,9 @@ func (s *Service) allow(ctx context.Context, c *Caller, op Operation, typeCode s
 	if !slices.Contains(c.Scopes, op.Scope()) {
 		return errs.Forbiddenf("访问令牌不含 %s 权限范围", "the access token lacks the %s scope", op.Scope())
 	}
-	ps, err := s.c.Store.SharingPermissions(ctx, c.ClientID)
+	ps, err := s.permissions(ctx, c.ClientID)
 	if err != nil {
-		return fmt.Errorf("sharing: permissions: %w", err)
+		return err
 	}
 	for _, p := range ps {
 		if p.TypeCode == typeCode && p.Allows(op) {
@@ -135,9 +136,10 @@ func (s *Service) event(c *Caller, p Purpose, action, subject, identifier, resul
 	return audit.Event{Time: at, Action: "share." + action, Actor: c.ClientID, Subject: subject, Data: data}
 }
 
-// record appends the usage records; a call whose use cannot be recorded fails.
+// record appends the usage records, in a transaction shared with concurrent calls (batch.go);
+// a call whose use cannot be recorded fails.
 func (s *Service) record(ctx context.Context, evs ...audit.Event) error {
-	if err := s.c.Audit.Append(ctx, evs...); err != nil {
+	if err := s.rec.append(ctx, s.c.Audit, evs); err != nil {
 		return fmt.Errorf("sharing: usage record: %w", err)
 	}
 	return nil
@@ -158,8 +160,7 @@ func (s *Service) begin(ctx context.Context, c *Caller, p *Purpose, op Operation
 }
 
 // Face is the public part of a licence's face (公开照面信息). Capital and form of
-// organisation are not public: they need the entity's consent, which a later slice adds; until
-// then they are never returned.
+// organisation are not public: they need the entity's consent (NonPublic, consent.go).
 type Face struct {
 	Name          string `json:"name"`
 	Type          string `json:"type"`
@@ -189,6 +190,10 @@ type Record struct {
 	Status         license.Status `json:"status"`
 	StatusAt       *time.Time     `json:"status_at,omitempty"`
 	Face           Face           `json:"face"`
+	// NonPublic holds the non-public items asked for that the entity's authorisation covers;
+	// ConsentRequired names those it does not (consent.go).
+	NonPublic       *NonPublic     `json:"non_public,omitempty"`
+	ConsentRequired *ConsentNotice `json:"consent_required,omitempty"`
 }
 
 func (s *Service) recordOf(l *license.Licence) *Record {
@@ -215,6 +220,17 @@ func (s *Service) lookup(ctx context.Context, identifier string) (*license.Licen
 
 // Query returns the public face data of the licence version with this identifier.
 func (s *Service) Query(ctx context.Context, c *Caller, p Purpose, identifier string) (*Record, error) {
+	return s.QueryItems(ctx, c, p, identifier, nil)
+}
+
+// QueryItems is Query that also asks for non-public items (ItemCapital, ItemForm, or "*"),
+// which the entity's authorisation must cover; those it does not are named in
+// Record.ConsentRequired.
+func (s *Service) QueryItems(ctx context.Context, c *Caller, p Purpose, identifier string, nonPublic []string) (*Record, error) {
+	want, err := nonPublicItems(nonPublic)
+	if err != nil {
+		return nil, err
+	}
 	identifier = strings.ToUpper(strings.TrimSpace(identifier))
 	if err := s.begin(ctx, c, &p, OpQuery, "query", s.typeOf(identifier), identifier); err != nil {
 		return nil, err
@@ -232,6 +248,9 @@ func (s *Service) Query(ctx context.Context, c *Caller, p Purpose, identifier st
 		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("sharing: query: %w", err)
+	}
+	if len(want) > 0 {
+		return s.queryNonPublic(ctx, c, p, l, want, now)
 	}
 	if err := s.record(ctx, s.event(c, p, "query", l.Code, l.Identifier, "ok", now)); err != nil {
 		return nil, err

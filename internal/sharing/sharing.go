@@ -6,8 +6,10 @@
 // the service item (事项编码) and the case number (办件编号). Each call, its purpose and its
 // result are appended to the tamper-evident audit log (用证记录).
 //
-// Consent (用证授权) is a later slice: until it exists, non-public face items are never
-// returned, whatever the caller's permissions.
+// Non-public face items and downloads of watermarked copies need the entity's authorisation
+// (用证授权, consent.go): standing, per case, or a one-time code (用证码). The service also
+// makes one-time download URLs (download.go), signs archive receipts (archive.go) and reads
+// back the usage records (usage.go); EnableConsent gives it what those need.
 //
 // The package is a domain package: no SQL, no HTTP. internal/store implements Store,
 // internal/web serves it under /api/v1/sharing/ and in the national-style envelope under
@@ -94,7 +96,10 @@ type Config struct {
 
 // Service is the sharing service.
 type Service struct {
-	c Config
+	c     Config
+	cc    *ConsentConfig // consent, downloads, archive, usage (EnableConsent); nil: not enabled
+	rec   batcher        // group commit of usage records (batch.go)
+	cache callCache      // verified tokens and permissions (cache.go)
 }
 
 // NewService returns the service.
@@ -125,7 +130,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Caller, erro
 	if token == "" {
 		return nil, errNoToken
 	}
-	t, err := s.c.Tokens.VerifyAccessToken(ctx, token)
+	t, err := s.verifyToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +146,9 @@ type Purpose struct {
 	Cause string `json:"use_cause"`    // 用证事由, 1..200 characters
 	Item  string `json:"service_item"` // 事项编码
 	Case  string `json:"case_number"`  // 办件编号
+	// ConsentCode is a one-time authorisation code (用证码) the entity handed over; calls that
+	// need the entity's consent use it up (consent.go).
+	ConsentCode string `json:"consent_code,omitempty"`
 }
 
 // Limits of a purpose.

@@ -11,16 +11,16 @@ import (
 )
 
 const selectAccount = `SELECT id, username, display_name, role, authority, password_hash, failed_logins,
-	locked_until, disabled, created_at FROM accounts`
+	locked_until, disabled, created_at, client_id FROM accounts`
 
 // CreateAccount stores a new account (errs.Conflict on a taken username or ID).
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, role, authority,
-			password_hash, failed_logins, locked_until, disabled, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			password_hash, failed_logins, locked_until, disabled, created_at, client_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			a.ID, a.Username, a.DisplayName, string(a.Role), a.Authority, a.PasswordHash, a.FailedLogins,
-			nullMicros(a.LockedUntil), a.Disabled, micros(a.CreatedAt))
+			nullMicros(a.LockedUntil), a.Disabled, micros(a.CreatedAt), a.Client)
 		return err
 	})
 	if isUnique(err) {
@@ -107,7 +107,7 @@ func scanAccount(s rowScanner) (*account.Account, error) {
 		created int64
 	)
 	if err := s.Scan(&a.ID, &a.Username, &a.DisplayName, &role, &a.Authority, &a.PasswordHash, &a.FailedLogins,
-		&locked, &a.Disabled, &created); err != nil {
+		&locked, &a.Disabled, &created, &a.Client); err != nil {
 		return nil, err
 	}
 	a.Role = account.Role(role)

@@ -54,6 +54,10 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, roles ...account
 		return nil, false
 	}
 	st := &staff{acct: a, sess: sess}
+	if a.Role == account.Department { // department users have the console (/console/), not these pages
+		s.staffError(w, r, nil, errConsoleOnly)
+		return nil, false
+	}
 	if r.Method == http.MethodPost {
 		if err := s.parseForm(w, r); err != nil {
 			s.staffError(w, r, st, err)

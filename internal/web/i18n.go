@@ -186,6 +186,29 @@ var ui = map[string]text{
 	"done.revoke":             {"执照已吊销", "The licence was revoked"},
 	"error.title":             {"出错了", "Something went wrong"},
 	"error.back":              {"返回首页", "Back to the start page"},
+	// library: the enterprise licence library's admin page (library.go) and the issuer role.
+	"role.issuer":               {"发证人员", "Issuer"},
+	"library.link":              {"企业证照库：全部证照与办件", "Licence library: every licence and service record"},
+	"library.code":              {"持证主体代码", "Holder code"},
+	"library.licence_page":      {"营业执照详情", "Business licence details"},
+	"library.business_licence":  {"电子营业执照（全部版本）", "Business licence (all versions)"},
+	"library.no_licence":        {"没有电子营业执照", "No business licence"},
+	"library.permits":           {"其他证照", "Other licences and permits"},
+	"library.no_permits":        {"没有其他证照", "No other licences"},
+	"library.private":           {"非公开", "not public"},
+	"library.issuer":            {"发证机构", "Issued by"},
+	"library.issue_date":        {"发证日期", "Date of issue"},
+	"library.validity":          {"有效期", "Valid"},
+	"library.records":           {"办件记录", "Service records"},
+	"library.no_records":        {"没有办件记录", "No service records"},
+	"library.older":             {"更早的办件", "Older records"},
+	"library.record.at":         {"办理时间", "Handled at"},
+	"library.record.item":       {"事项", "Service item"},
+	"library.record.case":       {"办件编号", "Case number"},
+	"library.record.department": {"办理部门", "Department"},
+	"library.record.licences":   {"使用的证照", "Licences used"},
+	// notice: the department role (console words are in console_text.go).
+	"role.department": {"部门用证人员", "Department user"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.

@@ -161,10 +161,61 @@ func (s *server) routes() []route {
 		{"POST /api/gov/v1/sharing/verify/qr", true, s.shareHandler(true, s.shareVerifyQR)},
 
 		// @library — library.go, issue 5: licence types, issuing departments, an entity's licences and service records
+		{"GET /api/v1/library/types", true, s.apiLibraryTypes},
+		{"GET /api/v1/library/types/{code}", true, s.apiLibraryType},
+		{"POST /api/v1/library/types", true, s.apiLibraryAddType},
+		{"PUT /api/v1/library/types/{code}", true, s.apiLibraryUpdateType},
+		{"POST /api/v1/library/licences", true, s.apiLibraryIssue},
+		{"POST /api/v1/library/licences/batch", true, s.apiLibraryBatch},
+		{"GET /api/v1/library/licences/{identifier}", true, s.apiLibraryLicence},
+		{"POST /api/v1/library/licences/{identifier}/versions", true, s.apiLibraryChange},
+		{"POST /api/v1/library/licences/{identifier}/status", true, s.apiLibraryStatus},
+		{"GET /api/v1/library/entities/{code}", true, s.apiLibraryEntity},
+		{"GET /admin/library/{code}", false, s.adminLibrary},
 
 		// @consent — sharing_consent.go, issue 5: consent, downloads of copies, archive receipts
+		{"POST /api/v1/sharing/consents/requests", true, s.shareHandler(false, s.shareConsentRequest)},
+		{"GET /api/v1/sharing/consents/requests/{id}", true, s.shareHandler(false, s.shareConsentPoll)},
+		{"POST /api/v1/sharing/download", true, s.shareHandler(false, s.shareDownload)},
+		{"GET /api/v1/sharing/files/{token}", true, s.shareFile},
+		{"POST /api/v1/sharing/archive", true, s.shareHandler(false, s.shareArchive)},
+		{"GET /api/v1/sharing/archive", true, s.shareHandler(false, s.shareArchives)},
+		{"POST /api/v1/sharing/archive/verify", true, s.shareHandler(false, s.shareArchiveVerify)},
+		{"GET /api/v1/sharing/calls", true, s.shareCalls},
+		{"POST /api/gov/v1/sharing/consents/requests", true, s.shareHandler(true, s.shareConsentRequest)},
+		{"GET /api/gov/v1/sharing/consents/requests/{id}", true, s.shareHandler(true, s.shareConsentPoll)},
+		{"POST /api/gov/v1/sharing/download", true, s.shareHandler(true, s.shareDownload)},
+		{"POST /api/gov/v1/sharing/archive", true, s.shareHandler(true, s.shareArchive)},
+		{"POST /api/gov/v1/sharing/archive/verify", true, s.shareHandler(true, s.shareArchiveVerify)},
+		{"GET /wallet/licences/{code}/consents", false, s.walletPage(s.walletConsents)},
+		{"POST /wallet/licences/{code}/consents", false, s.walletPage(s.walletGrantConsent)},
+		{"POST /wallet/licences/{code}/consents/code", false, s.walletPage(s.walletConsentCode)},
+		{"POST /wallet/licences/{code}/consents/{id}/approve", false, s.walletPage(s.walletApproveConsent)},
+		{"POST /wallet/licences/{code}/consents/{id}/decline", false, s.walletPage(s.walletDeclineConsent)},
+		{"POST /wallet/licences/{code}/consents/{id}/revoke", false, s.walletPage(s.walletRevokeConsent)},
+		{"GET /wallet/licences/{code}/uses", false, s.walletPage(s.walletUses)},
+		{"GET /wallet/api/licences/{code}/consents", false, s.walletAPIConsents},
+		{"POST /wallet/api/licences/{code}/consents/{id}/approve", false, s.walletAPIDecide(true)},
+		{"POST /wallet/api/licences/{code}/consents/{id}/decline", false, s.walletAPIDecide(false)},
 
 		// @notice — notice.go and console.go, issue 5: change notices and the department console
+		{"POST /api/v1/notices/subscriptions", true, s.apiNoticeSubscribe},
+		{"GET /api/v1/notices/subscriptions", true, s.apiNoticeSubscriptions},
+		{"DELETE /api/v1/notices/subscriptions/{id}", true, s.apiNoticeUnsubscribe},
+		{"GET /api/v1/notices/deliveries", true, s.apiNoticeDeliveries},
+		{"POST /api/v1/notices/deliveries/{id}/replay", true, s.apiNoticeReplay},
+		{"GET /console/{$}", false, s.consoleHome},
+		{"GET /console/login", false, s.consoleLoginPage},
+		{"POST /console/login", false, s.consolePost(s.consoleLogin)},
+		{"POST /console/logout", false, s.consolePost(s.consoleLogout)},
+		{"GET /console/lookup", false, s.consoleLookup},
+		{"POST /console/lookup", false, s.consolePost(s.consoleLookupEntity)},
+		{"GET /console/verify", false, s.consoleVerifyPage},
+		{"POST /console/verify", false, s.consolePost(s.consoleVerify)},
+		{"GET /console/history", false, s.consoleHistory},
+		{"GET /console/notices", false, s.consoleNotices},
+		{"POST /console/notices/deliveries/{id}/replay", false, s.consolePost(s.consoleReplay)},
+		{"GET /console/archive", false, s.consoleArchive},
 
 		// @catalog — catalog.go, issue 6: service catalogue and applications
 		{"GET /api/v1/catalog/items", true, s.apiCatalogItems},
@@ -180,6 +231,14 @@ func (s *server) routes() []route {
 		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
 
 		// @sign — sign.go, issue 7: entity seals and signing
+		{"POST /api/v1/signing/requests", true, s.apiSignSubmit},
+		{"GET /api/v1/signing/requests/{id}", true, s.apiSignGet},
+		{"GET /api/v1/signing/requests/{id}/document", true, s.apiSignDocument},
+		{"GET /wallet/inbox", false, s.walletPage(s.walletInbox)},
+		{"GET /wallet/sign/{id}", false, s.walletPage(s.walletSign)},
+		{"GET /wallet/sign/{id}/document", false, s.walletPage(s.walletSignDocument)},
+		{"POST /wallet/sign/{id}/confirm", false, s.walletPage(s.walletSignConfirm)},
+		{"POST /wallet/sign/{id}/decline", false, s.walletPage(s.walletSignDecline)},
 	}
 }
 

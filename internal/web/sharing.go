@@ -24,6 +24,9 @@ type (
 	shareQueryRequest struct {
 		sharing.Purpose
 		Identifier string `json:"identifier"`
+		// NonPublic asks for non-public items (capital, form, or *), which need the entity's
+		// authorisation (sharing_consent.go).
+		NonPublic []string `json:"non_public,omitempty"`
 	}
 	shareListRequest struct {
 		sharing.Purpose
@@ -116,7 +119,7 @@ func (s *server) shareQuery(ctx context.Context, c *sharing.Caller, w http.Respo
 	if err := decodeJSON(w, r, &req); err != nil {
 		return nil, err
 	}
-	return s.Sharing.Query(ctx, c, req.Purpose, req.Identifier)
+	return s.Sharing.QueryItems(ctx, c, req.Purpose, req.Identifier, req.NonPublic)
 }
 
 func (s *server) shareList(ctx context.Context, c *sharing.Caller, w http.ResponseWriter, r *http.Request) (any, error) {

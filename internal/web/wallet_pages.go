@@ -47,6 +47,9 @@ func (s *server) walletHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.homeOf(r.Context(), u)
+	if err == nil {
+		d.Inbox, err = s.inboxCount(r, u)
+	}
 	if err != nil {
 		s.walletError(w, r, u, err)
 		return
@@ -60,6 +63,7 @@ type homePage struct {
 	Roles     []roleView // administrator and agent roles
 	Claimable []*license.Licence
 	Devices   int
+	Inbox     int // items waiting in the inbox (sign.go)
 }
 
 // heldView is a held licence on the home page.

@@ -26,10 +26,14 @@ import (
 	"github.com/elicense/elicense/internal/catalog"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/keys"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
+	"github.com/elicense/elicense/internal/signing"
 )
 
 // Pinger reports whether the database answers; /readyz calls it.
@@ -55,10 +59,16 @@ type Deps struct {
 	// national-style /api/gov/v1/sharing/); nil: those answer 503.
 	Sharing *sharing.Service
 	// @library
+	// Library is the enterprise licence library (licence types, permits of other types, an
+	// entity's licences and service records); nil: /api/v1/library/ answers 503.
+	Library *library.Service
 
 	// @consent
 
 	// @notice
+	// Notices are change notices for departments' systems (/api/v1/notices/) and the
+	// department console (/console/); nil: those answer 503.
+	Notices *notice.Service
 
 	// @catalog
 	// Catalog is the service catalogue (事项材料目录: /api/v1/catalog/, /admin/catalog); nil:
@@ -70,6 +80,12 @@ type Deps struct {
 	// @present
 
 	// @sign
+	// Signing signs documents on behalf of entities (/api/v1/signing/, /wallet/sign/); nil:
+	// those answer 503.
+	Signing *signing.Service
+	// Inbox is the wallet's to-do list (/wallet/inbox, the badge on the wallet's home); nil:
+	// an empty list.
+	Inbox *inbox.Inbox
 
 	DB     Pinger
 	Logger *slog.Logger     // defaults to slog.Default()
