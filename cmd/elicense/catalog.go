@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,10 @@ import (
 	"github.com/elicense/elicense/internal/catalog"
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/identity"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/sharing"
 )
 
 // newCatalog returns the service catalogue over the app's database. With the identity service
@@ -144,4 +148,104 @@ func catalogErrors(err error, getenv func(string) string, stderr io.Writer) erro
 		}
 	}
 	return exitError{code: 1, msg: fmt.Sprintf("未导入：%d 处错误 / not imported: %d errors", len(l), len(l))}
+}
+
+// withApplications completes the catalogue for serve: the entity's holdings come from the
+// licence library (the business licence and every permit), and a submitted application is
+// recorded through the sharing service on behalf of the portal (an archive receipt for each
+// fetched licence, a data check for each checked one, each a use of the licence) and as a
+// service record (办件记录) in the library.
+func withApplications(ap *app, lib *library.Service, share *sharing.Service) *catalog.Service {
+	c := catalog.Config{Store: ap.db, BusinessLicenceType: ap.licenses.TypeCode(), Clock: ap.clock}
+	if ap.identity != nil {
+		c.Authorizer = identityAuthorizer{ap.identity, ap.clock}
+		c.Holdings = libraryHoldings{ls: ap.licenses, lib: lib, clock: ap.clock}
+		c.Recorder = caseRecorder{lib: lib, share: share, clients: ap.db}
+	}
+	return catalog.NewService(c)
+}
+
+// libraryHoldings gives every licence an entity holds: its business licence and its permits.
+// Fetching a file needs the entity's consent (Public is false): the applicant gives it on the
+// spot.
+type libraryHoldings struct {
+	ls    *license.Service
+	lib   *library.Service
+	clock func() time.Time
+}
+
+func (h libraryHoldings) Holdings(ctx context.Context, code string) ([]catalog.Held, error) {
+	var out []catalog.Held
+	l, err := h.ls.Get(ctx, code)
+	switch {
+	case err == nil:
+		out = append(out, catalog.Held{TypeCode: h.ls.TypeCode(), Identifier: l.Identifier, Status: string(l.Status)})
+	case !errs.Is(err, errs.NotFound):
+		return nil, err
+	}
+	ps, err := h.lib.ByHolder(ctx, code, "", "")
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	now := h.clock()
+	for _, p := range ps {
+		held := catalog.Held{TypeCode: p.TypeCode, Identifier: p.Identifier, Status: string(p.State(now))}
+		if p.ValidUntil != "" {
+			if t, err := time.ParseInLocation("2006-01-02", p.ValidUntil, time.FixedZone("CST", 8*3600)); err == nil {
+				held.ValidUntil = t.AddDate(0, 0, 1) // the last day is included
+			}
+		}
+		out = append(out, held)
+	}
+	return out, nil
+}
+
+// caseRecorder records a submitted application.
+type caseRecorder struct {
+	lib     *library.Service
+	share   *sharing.Service
+	clients interface {
+		OIDCClient(ctx context.Context, id string) (*oidc.Client, error)
+	}
+}
+
+func (r caseRecorder) RecordApplication(ctx context.Context, a *catalog.Application) error {
+	if a.Channel == "" {
+		return errs.New(errs.Invalid, "", "办件须经接入平台的门户提交", "an application must come through a connected portal")
+	}
+	client, err := r.clients.OIDCClient(ctx, a.Channel)
+	if err != nil {
+		return fmt.Errorf("portal %s: %w", a.Channel, err)
+	}
+	// The portal acts as its department's system, within the permissions an operator gave it.
+	caller := &sharing.Caller{ClientID: a.Channel, Scopes: []string{oidc.ScopeSharingQuery, oidc.ScopeSharingArchive}}
+	cause := []rune("办理事项：" + a.Item.Name)
+	if len(cause) > sharing.MaxCause {
+		cause = cause[:sharing.MaxCause]
+	}
+	p := sharing.Purpose{Cause: string(cause), Item: a.Item.Code, Case: a.Case}
+	var used []string
+	for _, m := range a.Materials {
+		if m.Identifier == "" || !m.FromLibrary() {
+			continue
+		}
+		switch m.State {
+		case catalog.Fetched:
+			if _, err := r.share.Archive(ctx, caller, p, m.Identifier); err != nil {
+				return errs.WithField(err, "materials."+m.Material)
+			}
+		case catalog.Checked:
+			if _, err := r.share.Query(ctx, caller, p, m.Identifier); err != nil {
+				return errs.WithField(err, "materials."+m.Material)
+			}
+		}
+		used = append(used, m.Identifier)
+	}
+	mats, _ := json.Marshal(a.Materials)
+	_, err = r.lib.RecordService(ctx, library.Record{ID: a.ID, HolderCode: a.EntityCode, Item: a.Item.Code, ItemName: a.Item.Name,
+		Case: a.Case, Department: a.Channel, DepartmentName: client.Name, At: a.SubmittedAt, Licences: used, Materials: mats})
+	if errs.Is(err, errs.Conflict) {
+		return nil // recorded by an earlier try
+	}
+	return err
 }

@@ -32,15 +32,17 @@ type demoPortalSpec struct {
 
 // The catalogue items the demo portals offer (the starter catalogue, internal/catalog).
 const (
-	itemBankAccount     = "DEMO-BANK-001"
-	itemTaxRegistration = "DEMO-TAX-001"
+	itemBankAccount     = "bank.basic-account"       // 企业银行基本存款账户开立
+	itemBankLoan        = "bank.sme-credit-loan"     // 小微企业信用贷款申请
+	itemTaxRegistration = "tax.registration-confirm" // 新办纳税人税务登记信息确认
+	itemTaxInvoice      = "tax.invoice-approval"     // 发票票种核定
 )
 
 var demoPortals = []demoPortalSpec{
 	{key: "bank", name: "演示银行 · 企业开户", nameEN: "Demo Bank · business accounts", department: "演示商业银行杭州分行",
-		area: "浙江省", services: []string{itemBankAccount}, offset: 1},
+		area: "浙江省", services: []string{itemBankAccount, itemBankLoan}, offset: 1},
 	{key: "tax", name: "演示电子税务局", nameEN: "Demo e-Tax Bureau", department: "国家税务总局演示市税务局",
-		area: "浙江省", services: []string{itemTaxRegistration}, offset: 2},
+		area: "浙江省", services: []string{itemTaxRegistration, itemTaxInvoice}, offset: 2},
 }
 
 // runningPortal is a started demo portal.

@@ -107,8 +107,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer func() { stopNotices(); <-noticesDone }()
 
 	// @catalog
-	// The service catalogue (事项材料目录); applications need the library's Recorder (newCatalog).
-	cat := newCatalog(ap)
+	// The service catalogue (事项材料目录) and applications through portals, over the library and
+	// the sharing service.
+	cat := withApplications(ap, lib, share)
 
 	// @stats
 

@@ -9,19 +9,18 @@ import (
 )
 
 // The licence types the starter catalogue refers to besides the business licence. A type code is
-// the defining authority's credit code and 3 digits (STANDARDS §2). These values are this
-// package's own: the licence library's demo defines its types in parallel, and the integrator
-// aligns the two (change the constants here, or the library's, so that they are equal).
+// the defining authority's credit code and 3 digits (STANDARDS §2). They are the types the demo
+// registers in the licence library (internal/demo, library.go); a test there holds them equal.
 const (
 	// TypeFoodBusiness is 食品经营许可证, defined by 国家市场监督管理总局 (11100000MB0143028R).
-	TypeFoodBusiness = "11100000MB0143028R002"
+	TypeFoodBusiness = "11100000MB0143028R101"
 	// TypeConstructionQualification is 建筑业企业资质证书, defined by 住房和城乡建设部; the credit
 	// code is the one of the library's brief with its check characters corrected
 	// (1110000000001930X6).
 	TypeConstructionQualification = "1110000000001930X6001"
-	// TypePollutantDischarge is 排污许可证, defined by 生态环境部; the credit code is synthetic
-	// (11100000000014242W).
-	TypePollutantDischarge = "11100000000014242W001"
+	// TypePollutantDischarge is 排污许可证, defined by 生态环境部; the credit code is a placeholder
+	// with valid check characters (11100000MB1729602Q), as in the demo's library.
+	TypePollutantDischarge = "11100000MB1729602Q001"
 )
 
 // starterJSON is the starter catalogue: 19 items over the eight scenarios, offered in Hangzhou

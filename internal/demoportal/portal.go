@@ -14,10 +14,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -286,6 +284,7 @@ type application struct {
 	ID         string `json:"id"`
 	CaseNumber string `json:"case_number"`
 	Status     string `json:"status"`
+	Role       string `json:"role"`
 	Item       struct {
 		Code   string `json:"code"`
 		Name   string `json:"name"`
@@ -302,24 +301,20 @@ type application struct {
 		Required bool   `json:"required"`
 		Rule     string `json:"rule"`
 		Status   string `json:"status"`
+		Reason   string `json:"reason"`
 		Licence  *struct {
 			Identifier string `json:"identifier"`
 			TypeName   string `json:"type_name"`
-			Status     string `json:"status"`
 		} `json:"licence"`
-		Receipt string `json:"receipt_id"`
-		Result  string `json:"result"`
+		Consented bool   `json:"consented"`
+		UploadSM3 string `json:"upload_sm3"`
 	} `json:"materials"`
 	NotAsked int    `json:"not_asked"`
 	RecordID string `json:"record_id"`
-	Consent  *struct {
-		RequestID string `json:"request_id"`
-		Status    string `json:"status"`
-	} `json:"consent"`
 }
 
-// Waiting reports whether the application waits for the entity's consent.
-func (a *application) Waiting() bool { return a.Consent != nil && a.Consent.Status == "pending" }
+// CanConsent reports whether the person may authorise fetching licence files (not an agent).
+func (a *application) CanConsent() bool { return a.Role != "agent" }
 
 // apiError is the platform's error body.
 type apiError struct {
@@ -498,13 +493,11 @@ func (p *Portal) application(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "application.html", page{Session: s, App: &a})
 }
 
-// upload is what the portal tells the platform about a file the entity uploaded: the file
-// stays with the department; the platform records its digest.
+// upload is a file the entity uploaded for a material; the platform keeps only its SM3 hash.
 type upload struct {
 	Material string `json:"material"`
 	Name     string `json:"name"`
-	Size     int64  `json:"size"`
-	SHA256   string `json:"sha256"`
+	Content  string `json:"content"` // base64
 }
 
 func (p *Portal) submit(w http.ResponseWriter, r *http.Request) {
@@ -513,15 +506,16 @@ func (p *Portal) submit(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	if err := r.ParseMultipartForm(16 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		p.fail(w, r, http.StatusBadRequest, fmt.Errorf("upload: %w", err))
 		return
 	}
-	var ups []upload
+	ups := []upload{}
 	if r.MultipartForm != nil {
 		for field, fhs := range r.MultipartForm.File {
 			material, ok := strings.CutPrefix(field, "file-")
-			if !ok || len(fhs) == 0 {
+			if !ok || len(fhs) == 0 || fhs[0].Size == 0 {
 				continue
 			}
 			f, err := fhs[0].Open()
@@ -529,19 +523,22 @@ func (p *Portal) submit(w http.ResponseWriter, r *http.Request) {
 				p.fail(w, r, http.StatusBadRequest, err)
 				return
 			}
-			h := sha256.New()
-			n, err := io.Copy(h, f)
+			b, err := io.ReadAll(f)
 			f.Close()
 			if err != nil {
 				p.fail(w, r, http.StatusBadRequest, err)
 				return
 			}
-			ups = append(ups, upload{Material: material, Name: fhs[0].Filename, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+			ups = append(ups, upload{Material: material, Name: fhs[0].Filename, Content: base64.StdEncoding.EncodeToString(b)})
 		}
+	}
+	consent := r.Form["consent"]
+	if consent == nil {
+		consent = []string{}
 	}
 	var a application
 	if err := p.call(r.Context(), r, "POST", "/api/v1/applications/"+url.PathEscape(id)+"/submit", s.AccessToken,
-		map[string]any{"uploads": ups}, &a); err != nil {
+		map[string]any{"consent": consent, "uploads": ups}, &a); err != nil {
 		p.fail(w, r, http.StatusBadGateway, err)
 		return
 	}

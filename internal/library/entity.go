@@ -76,7 +76,13 @@ func (s *Service) RecordService(ctx context.Context, r Record) (*Record, error) 
 	if err := c.list.Err(); err != nil {
 		return nil, err
 	}
-	r.ID = rand.Text()
+	// A caller may name the record (the catalogue uses the application's ID, so that recording
+	// a case again is a conflict rather than a second record).
+	if r.ID == "" {
+		r.ID = rand.Text()
+	} else if !docPattern.MatchString(r.ID) {
+		return nil, errs.New(errs.Invalid, "id", "办件记录标识应为 1 到 64 个字母或数字", "a record ID must be 1 to 64 letters or digits")
+	}
 	b, _ := json.Marshal(map[string]any{"id": r.ID, "item": r.Item, "case": r.Case, "licences": r.Licences})
 	ev := audit.Event{Time: now, Action: "library.record", Actor: r.Department, Subject: r.HolderCode, Data: b}
 	if err := s.store.AddRecord(ctx, &r, ev); err != nil {

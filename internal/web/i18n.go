@@ -209,6 +209,8 @@ var ui = map[string]text{
 	"library.record.licences":   {"使用的证照", "Licences used"},
 	// notice: the department role (console words are in console_text.go).
 	"role.department": {"部门用证人员", "Department user"},
+	// apply: applications through a portal (apply.go).
+	"apply.business_licence": {"营业执照", "Business licence"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.

@@ -218,6 +218,10 @@ func (s *server) routes() []route {
 		{"GET /console/archive", false, s.consoleArchive},
 
 		// @catalog — catalog.go, issue 6: service catalogue and applications
+		// Applications (办件) through a portal, with the person's access token (apply.go).
+		{"POST /api/v1/applications", true, s.apiApplyStart},
+		{"GET /api/v1/applications/{id}", true, s.apiApplication},
+		{"POST /api/v1/applications/{id}/submit", true, s.apiApplySubmit},
 		{"GET /api/v1/catalog/items", true, s.apiCatalogItems},
 		{"GET /api/v1/catalog/items/{code}", true, s.apiCatalogItem},
 		{"POST /api/v1/catalog/import", true, s.apiCatalogImport},
