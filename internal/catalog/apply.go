@@ -61,16 +61,16 @@ const (
 
 // Application is one case (办件) of a service item for an entity.
 type Application struct {
-	ID         string    `json:"id"`
-	Item       Item      `json:"item"` // the item as it was when the application started
-	EntityCode string    `json:"entity_code"`
-	PersonID   string    `json:"person_id"` // who applies for the entity
-	Role       string    `json:"role"`      // holder, administrator or agent
+	ID         string `json:"id"`
+	Item       Item   `json:"item"` // the item as it was when the application started
+	EntityCode string `json:"entity_code"`
+	PersonID   string `json:"person_id"` // who applies for the entity
+	Role       string `json:"role"`      // holder, administrator or agent
 	// Channel is the portal (OpenID Connect client) the application was made through; only it
 	// sees the application ("" for the platform's own pages).
-	Channel string `json:"channel,omitempty"`
-	Case       string    `json:"case_number"`
-	Status     AppStatus `json:"status"`
+	Channel string    `json:"channel,omitempty"`
+	Case    string    `json:"case_number"`
+	Status  AppStatus `json:"status"`
 	// Materials are the item's materials as the library satisfies them: at the start, what the
 	// entity will see; once submitted, what was used, consented to and uploaded.
 	Materials []Satisfaction `json:"materials"`
