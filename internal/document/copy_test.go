@@ -301,3 +301,43 @@ func TestCopyOpensInOFDJS(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerifyCopy feeds mutated copies of a permit (OFD and PDF) to the verifier: it must answer
+// with a report, never an error or a panic, and never call a changed copy valid.
+func FuzzVerifyCopy(f *testing.F) {
+	e := newPermitEnv(f)
+	p := e.foodPermit(f, "JY13301060012345", 1)
+	originals := map[string][]byte{}
+	for _, format := range []Format{OFD, PDF} {
+		doc, err := e.docs.RenderPermitCopy(e.ctx, p, Options{Format: format, Copy: Duplicate}, testMark())
+		if err != nil {
+			f.Fatal(err)
+		}
+		originals[string(format)] = doc
+		f.Add(doc)
+		f.Add(doc[:len(doc)/2])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rep, err := e.docs.Verify(e.ctx, b)
+		if err != nil {
+			t.Fatalf("error: %v", err)
+		}
+		if rep.ZH == "" || rep.EN == "" {
+			t.Fatal("no words")
+		}
+		if !rep.Valid || bytes.Equal(b, originals["ofd"]) || bytes.Equal(b, originals["pdf"]) {
+			return
+		}
+		if rep.Format == "pdf" {
+			t.Fatal("a changed PDF verifies")
+		}
+		// Changes outside the files (zip metadata) may keep a file valid; the files may not.
+		_, got := entries(t, b)
+		_, orig := entries(t, originals["ofd"])
+		for n, v := range got {
+			if !bytes.Equal(v, orig[n]) {
+				t.Fatalf("changed file %s verifies", n)
+			}
+		}
+	})
+}
