@@ -28,26 +28,26 @@ import (
 // Permit is one version of a licence of another type, as its document shows it: the national
 // catalogue metadata (STANDARDS §3) and the type's face items.
 type Permit struct {
-	TypeCode   string // licence type code: the defining authority's credit code + 3 digits
-	TypeName   string // e.g. 食品经营许可证: the document's title
-	TypeNameEN string // e.g. Food Business Licence (optional)
-	Identifier string // 电子证照标识 (GB/T 36904) of this version
-	Number     string // 证照编号
-	Version    int
+	TypeCode   string `json:"type_code"`    // licence type code: the defining authority's credit code + 3 digits
+	TypeName   string `json:"type_name"`    // e.g. 食品经营许可证: the document's title
+	TypeNameEN string `json:"type_name_en"` // e.g. Food Business Licence (optional)
+	Identifier string `json:"identifier"`   // 电子证照标识 (GB/T 36904) of this version
+	Number     string `json:"number"`       // 证照编号
+	Version    int    `json:"version"`
 
-	HolderName     string
-	HolderCode     string
-	HolderCodeType string // GB/T 36903 appendix A: 001 USCC, 099, 111 citizen ID, 414, 511, 516, 999
-	IssuerCode     string // the issuing department's credit code: an authority in package keys
-	IssuerName     string
-	AreaCode       string // GB/T 2260 division (6 digits; optional)
+	HolderName     string `json:"holder_name"`
+	HolderCode     string `json:"holder_code"`
+	HolderCodeType string `json:"holder_code_type"` // GB/T 36903 appendix A: 001 USCC, 099, 111 citizen ID, 414, 511, 516, 999
+	IssuerCode     string `json:"issuer_code"`      // the issuing department's credit code: an authority in package keys
+	IssuerName     string `json:"issuer_name"`
+	AreaCode       string `json:"area_code"` // GB/T 2260 division (6 digits; optional)
 
-	IssuedAt   time.Time
-	ValidFrom  time.Time // zero: from the issue date
-	ValidUntil time.Time // zero: 长期 (no expiry)
+	IssuedAt   time.Time `json:"issued_at"`
+	ValidFrom  time.Time `json:"valid_from,omitzero"`  // zero: from the issue date
+	ValidUntil time.Time `json:"valid_until,omitzero"` // zero: 长期 (no expiry)
 
-	Items  []Item // the type's face items, in the order shown; items without a value are not shown
-	Status string // valid (or active), suspended, cancelled, revoked, expired, superseded
+	Items  []Item `json:"items"`  // the type's face items, in the order shown; items without a value are not shown
+	Status string `json:"status"` // valid (or active), suspended, cancelled, revoked, expired, superseded
 }
 
 // Item is a face item of a permit: its label in Chinese (shown) and English, and its value
