@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -198,7 +199,7 @@ func (s *Service) prepareCopy(ctx context.Context, r *rendering, m *Mark) error 
 	}
 	k := r.lay.Pages[0].W / pageDesignW(r.lay.Pages[0])
 	c := &copyOverlay{mark: *m, authSeal: r.seal, authBox: r.stamp}
-	c.authPNG = pack(r.seal.picture, flate.NoCompression)
+	c.authPNG = r.seal.packed()
 	r.seal = ps
 	r.stamp = rectBox{X: (copyStampX - sealD/2) * k, Y: (copyStampY - sealD/2) * k, W: sealD * k, H: sealD * k}
 	name := s.platformName
@@ -357,7 +358,8 @@ func (s *Service) platformSeal(ctx context.Context, maker gm.Signer, makerCert [
 	if err != nil {
 		return nil, fmt.Errorf("document: the platform's stored seal: %w", err)
 	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM}
+	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM,
+		packed: sync.OnceValue(func() *packed { return pack(sl.Picture, flate.NoCompression) })}
 	s.seals.Store(id, r)
 	return r, nil
 }

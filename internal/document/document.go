@@ -11,6 +11,7 @@
 package document
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -232,6 +233,9 @@ func (s *Service) emblemFor(b []byte) (*emblemRes, error) {
 type sealRes struct {
 	der     []byte
 	picture []byte // PNG
+	// packed is the picture prepared for an OFD package (a copy shows the authority's seal as a
+	// picture), made on first use.
+	packed  func() *packed
 	validTo time.Time
 	// wMM and hMM are the picture's size as the seal gives it, in mm.
 	wMM, hMM int
@@ -278,7 +282,8 @@ func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, err
 	if err != nil {
 		return nil, fmt.Errorf("document: stored seal of %s: %w", a.Code, err)
 	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM}
+	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM,
+		packed: sync.OnceValue(func() *packed { return pack(sl.Picture, flate.NoCompression) })}
 	s.seals.Store(id, r)
 	return r, nil
 }
