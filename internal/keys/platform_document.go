@@ -103,12 +103,3 @@ func (d *DocumentKeys) PlatformDocumentSigner(ctx context.Context, name string) 
 	d.byID.Store(id, ds)
 	return ds, nil
 }
-
-// PlatformSerial returns the hex serial of the platform's SM2 signing certificate.
-func (s *Service) PlatformSerial(ctx context.Context) (string, error) {
-	sc, err := s.certOf(ctx, PlatformKeyID)
-	if err != nil {
-		return "", err
-	}
-	return serialOf(sc.cert), nil
-}
