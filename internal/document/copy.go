@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -140,13 +141,15 @@ func (s *Service) RenderPermitCopy(ctx context.Context, p *Permit, o Options, m 
 // the platform's stamp, the authority's seal drawn as a picture where the original has it; all
 // of its text is drawn with a font subset of its own (font 2), made for this copy and not kept.
 type copyOverlay struct {
-	mark     Mark
-	runs     []markRun // every page
-	caption  []textRun // the first page, under the platform's stamp
-	sub      *fontSubset
-	authSeal *sealRes // the authority's seal, drawn as a picture at authBox
-	authBox  rectBox
-	authPNG  *packed
+	mark    Mark
+	runs    []markRun // every page
+	caption []textRun // the first page, under the platform's stamp
+	sub     *fontSubset
+	// typoAscent is the font's typographic ascent (OS/2), in em: gopdf places cells by it.
+	typoAscent float64
+	authSeal   *sealRes // the authority's seal, drawn as a picture at authBox
+	authBox    rectBox
+	authPNG    *packed
 }
 
 // markRun is a line of the watermark: it starts at (X, Y) on its baseline and rises at Angle
@@ -158,12 +161,12 @@ type markRun struct {
 
 // The watermark's look: grey, translucent, 30° up from the horizontal.
 var (
-	markColour = [3]uint8{110, 110, 110}
+	markColour = [3]uint8{80, 80, 80}
 	copyRed    = [3]uint8{200, 0, 18}
 )
 
 const (
-	markAlpha   = 0.35
+	markAlpha   = 0.45
 	markAngle   = 30 * math.Pi / 180
 	markMaxSize = 4.5 // mm on the 副本
 	markWrapEm  = 26.0
@@ -246,6 +249,7 @@ func (s *Service) prepareCopy(ctx context.Context, r *rendering, m *Mark) error 
 		return err
 	}
 	c.sub = &fontSubset{data: data}
+	c.typoAscent = f.typoAscent()
 	r.copy = c
 	return nil
 }
@@ -371,7 +375,7 @@ const (
 	markFontFile  = "font_2.ttf"
 	authSealFile  = "seal.png"
 	pdfMarkFamily = "mark"
-	markAlphaOFD  = 90 // of 255
+	markAlphaOFD  = 115 // of 255: markAlpha
 )
 
 // ofdFont is the Font element of the copy's own font ("" for an original).
@@ -402,20 +406,22 @@ func (c *copyOverlay) ofdEntries() []ofdEntry {
 	}
 }
 
-// ofdPage writes what a copy adds to page i: on the first, the authority's seal picture and the
-// caption under the platform's stamp; on every page, the watermark on top.
-func (c *copyOverlay) ofdPage(b *strings.Builder, r *rendering, i int, id func() int) {
-	f := r.font.font
-	if i == 0 {
-		a := c.authBox
-		fmt.Fprintf(b, `<ofd:ImageObject ID="%d" Boundary="%s %s %s %s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
-			id(), num(a.X), num(a.Y), num(a.W), num(a.H), num(a.W), num(a.H), idAuthSeal)
-		for _, t := range c.caption {
-			ofdText(b, id(), f, t.X, t.Y, t.Size, 0, t.Text, t.Color, 0)
-		}
-	}
+// ofdWatermark writes the watermark, first on the page: the page's content is drawn over it, so
+// that the QR code stays whole for a scanner (and readers that ignore Alpha keep the text legible).
+func (c *copyOverlay) ofdWatermark(b *strings.Builder, r *rendering, id func() int) {
 	for _, m := range c.runs {
-		ofdText(b, id(), f, m.X, m.Y, m.Size, m.Angle, m.Text, markColour, markAlphaOFD)
+		ofdText(b, id(), r.font.font, m.X, m.Y, m.Size, m.Angle, m.Text, markColour, markAlphaOFD)
+	}
+}
+
+// ofdFirstPage writes what a copy adds to the first page: the authority's seal picture and the
+// caption under the platform's stamp.
+func (c *copyOverlay) ofdFirstPage(b *strings.Builder, r *rendering, id func() int) {
+	a := c.authBox
+	fmt.Fprintf(b, `<ofd:ImageObject ID="%d" Boundary="%s %s %s %s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
+		id(), num(a.X), num(a.Y), num(a.W), num(a.H), num(a.W), num(a.H), idAuthSeal)
+	for _, t := range c.caption {
+		ofdText(b, id(), r.font.font, t.X, t.Y, t.Size, 0, t.Text, t.Color, 0)
 	}
 }
 
@@ -484,46 +490,54 @@ func (c *copyOverlay) pdfFirstPage(doc *gopdf.GoPdf, r *rendering) error {
 	if err := doc.ImageByHolder(pdfImage("authseal", c.authSeal.picture), pt(a.X), pt(a.Y), &gopdf.Rect{W: pt(a.W), H: pt(a.H)}); err != nil {
 		return fmt.Errorf("document: pdf seal image: %w", err)
 	}
+	asc := c.typoAscent
 	for _, t := range c.caption {
-		if err := pdfText1(doc, t.X, t.Y, t.Size, 0, t.Text, t.Color); err != nil {
+		if err := pdfText1(doc, t.X, t.Y, t.Size, 0, asc, t.Text, t.Color, nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// pdfPage draws the watermark on the current page, translucent, on top of everything.
-func (c *copyOverlay) pdfPage(doc *gopdf.GoPdf, _ int) error {
-	if err := doc.SetTransparency(gopdf.Transparency{Alpha: markAlpha, BlendModeType: gopdf.NormalBlendMode}); err != nil {
-		return fmt.Errorf("document: pdf watermark: %w", err)
-	}
+// pdfWatermark draws the watermark on the current page, translucent, first: the page's content
+// is drawn over it, so that the QR code stays whole for a scanner.
+func (c *copyOverlay) pdfWatermark(doc *gopdf.GoPdf) error {
+	tr := &gopdf.Transparency{Alpha: markAlpha, BlendModeType: gopdf.NormalBlendMode}
 	for _, m := range c.runs {
-		if err := pdfText1(doc, m.X, m.Y, m.Size, m.Angle, m.Text, markColour); err != nil {
+		if err := pdfText1(doc, m.X, m.Y, m.Size, m.Angle, c.typoAscent, m.Text, markColour, tr); err != nil {
 			return err
 		}
 	}
-	doc.ClearTransparency()
 	return nil
 }
 
 // pdfText1 draws a line in the copy's font from (x, y) mm on its baseline, turned by angle
-// (radians, anticlockwise) about that point.
-func pdfText1(doc *gopdf.GoPdf, x, y, size, angle float64, text string, col [3]uint8) error {
+// (radians, anticlockwise) about that point, with transparency tr (nil: opaque). It draws a
+// gopdf cell, whose text (unlike Text's) takes the transparency, placed by its top: the baseline
+// less the font's typographic ascent (asc, em).
+func pdfText1(doc *gopdf.GoPdf, x, y, size, angle, asc float64, text string, col [3]uint8, tr *gopdf.Transparency) error {
 	if err := doc.SetFont(pdfMarkFamily, "", pt(size)); err != nil {
 		return fmt.Errorf("document: pdf font: %w", err)
 	}
 	_ = doc.SetCharSpacing(0)
 	doc.SetTextColor(col[0], col[1], col[2])
-	if angle != 0 {
-		doc.Rotate(angle*180/math.Pi, pt(x), pt(y))
-	}
-	doc.SetXY(pt(x), pt(y))
-	err := doc.Text(text)
-	if angle != 0 {
-		doc.RotateReset()
-	}
+	// The cell's graphics state (its transparency) is kept inside q … Q: gopdf's Rotate opens
+	// one; a rotation of 0 does for an upright line.
+	doc.Rotate(angle*180/math.Pi, pt(x), pt(y))
+	doc.SetXY(pt(x), pt(y-asc*size))
+	err := doc.CellWithOption(&gopdf.Rect{W: pt(1000), H: pt(size)}, text, gopdf.CellOption{Align: gopdf.Left | gopdf.Top, Transparency: tr})
+	doc.RotateReset()
 	if err != nil {
 		return fmt.Errorf("document: pdf text: %w", err)
 	}
 	return nil
+}
+
+// typoAscent is the font's typographic ascender (OS/2 sTypoAscender) in em, or the hhea ascent
+// when the font has no OS/2 table.
+func (f *Font) typoAscent() float64 {
+	if os2 := f.tables["OS/2"]; len(os2) >= 70 {
+		return float64(int16(binary.BigEndian.Uint16(os2[68:]))) / f.upem
+	}
+	return f.ascent
 }

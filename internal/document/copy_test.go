@@ -3,6 +3,7 @@ package document
 import (
 	"bytes"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/qrtoken"
 	"github.com/elicense/elicense/internal/seal"
 )
 
@@ -206,7 +208,7 @@ func TestCopyTamper(t *testing.T) {
 	for what, b := range map[string][]byte{
 		"watermark text":   with(page, bytes.Replace(files[page], []byte(m.CallerName), []byte("任何单位"), 1)),
 		"watermark angle":  with(page, bytes.Replace(files[page], []byte(`CTM="0.866 -0.5`), []byte(`CTM="1 0`), 1)),
-		"watermark alpha":  with(page, bytes.ReplaceAll(files[page], []byte(`Alpha="90"`), []byte(`Alpha="0"`))),
+		"watermark alpha":  with(page, bytes.ReplaceAll(files[page], []byte(`Alpha="115"`), []byte(`Alpha="0"`))),
 		"metadata cause":   with(ofdXMLPath, bytes.Replace(files[ofdXMLPath], []byte(m.Cause), []byte("任意用途"), 1)),
 		"metadata expiry":  with(ofdXMLPath, bytes.Replace(files[ofdXMLPath], []byte("2024-05-30"), []byte("2099-05-30"), 1)),
 		"embedded expires": with(payloadPath, bytes.Replace(files[payloadPath], []byte(`"expires": "2024-05-30`), []byte(`"expires": "2099-05-30`), 1)),
@@ -340,4 +342,74 @@ func FuzzVerifyCopy(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCopyQRStillReads: under the watermark, every module of the copy's QR code still reads as it
+// was encoded — the page is rasterised (pdftoppm, 300 dpi) and each module's centre thresholded.
+func TestCopyQRStillReads(t *testing.T) {
+	needTool(t, "pdftoppm", "poppler-utils")
+	e := newEnv(t)
+	l := e.issue(t, companyReg(t, "MA2AB3CD"))
+	for _, tc := range []struct {
+		c    Copy
+		copy bool
+	}{{Original, false}, {Original, true}, {Duplicate, true}} {
+		c := tc.c
+		doc := e.render(t, l, PDF, c)
+		if tc.copy {
+			doc = e.renderCopy(t, l, PDF, c, testMark())
+		}
+		dir := t.TempDir()
+		pdf := filepath.Join(dir, "copy.pdf")
+		if err := os.WriteFile(pdf, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		const dpi = 300
+		if out, err := run(t, "pdftoppm", "-r", fmt.Sprint(dpi), "-f", "1", "-l", "1", "-gray", "-png", "-singlefile", pdf, filepath.Join(dir, "page")); err != nil {
+			t.Fatalf("pdftoppm: %v %s", err, out)
+		}
+		f, err := os.Open(filepath.Join(dir, "page.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := e.docs.qrs.get(qrKey{identifier: l.Identifier, code: l.Code, version: l.Version, issuedAt: l.IssuedAt.Unix(),
+			authority: l.AuthorityCode, certSerial: e.auth.Serial, publicURL: testPublicURL})
+		if !ok {
+			t.Fatal("no QR code in the render cache")
+		}
+		sym, err := qrEncode([]byte(qrtoken.URL(testPublicURL, q.token)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lay, err := layoutLicence(l, layoutOptions{Copy: c, Font: testFont(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var box imageBox
+		for _, im := range lay.Pages[0].Images {
+			if im.Kind == imgQR {
+				box = im
+			}
+		}
+		module := box.W / float64(sym.size+4) // two modules of quiet zone each side
+		px := func(mm float64) int { return int(mm / 25.4 * dpi) }
+		wrong := 0
+		for y := 0; y < sym.size; y++ {
+			for x := 0; x < sym.size; x++ {
+				cx, cy := box.X+(float64(x)+2.5)*module, box.Y+(float64(y)+2.5)*module
+				r, _, _, _ := img.At(px(cx), px(cy)).RGBA()
+				if dark := r < 0x8000; dark != sym.dark[y*sym.size+x] {
+					wrong++
+				}
+			}
+		}
+		if wrong > 0 {
+			t.Errorf("%s (copy %v): %d of %d modules read wrong", c, tc.copy, wrong, sym.size*sym.size)
+		}
+	}
 }

@@ -100,6 +100,9 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		b.Grow(4096)
 		b.WriteString(xmlHeader)
 		fmt.Fprintf(&b, `<ofd:Page xmlns:ofd="%s"><ofd:Content><ofd:Layer ID="%d">`, ofdNS, id())
+		if r.copy != nil {
+			r.copy.ofdWatermark(&b, r, id)
+		}
 		for _, rc := range pg.Rects {
 			h := rc.Line / 2
 			fmt.Fprintf(&b, `<ofd:PathObject ID="%d" Boundary="%s %s %s %s" LineWidth="%s" Stroke="true" Fill="false">`+
@@ -145,8 +148,8 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 			}
 			fmt.Fprintf(&b, `>%s</ofd:TextCode></ofd:TextObject>`, esc(t.Text))
 		}
-		if r.copy != nil {
-			r.copy.ofdPage(&b, r, i, id)
+		if r.copy != nil && i == 0 {
+			r.copy.ofdFirstPage(&b, r, id)
 		}
 		b.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
 		pages[i] = []byte(b.String())

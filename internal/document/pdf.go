@@ -61,6 +61,11 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	stamp := pdfImage("seal", r.seal.picture)
 	for i, pg := range r.lay.Pages {
 		doc.AddPage()
+		if r.copy != nil {
+			if err := r.copy.pdfWatermark(doc); err != nil {
+				return nil, err
+			}
+		}
 		for _, b := range pg.Rects {
 			doc.SetStrokeColor(b.Color[0], b.Color[1], b.Color[2])
 			doc.SetLineWidth(pt(b.Line))
@@ -95,11 +100,6 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 			sb := r.stamp
 			if err := doc.ImageByHolder(stamp, pt(sb.X), pt(sb.Y), &gopdf.Rect{W: pt(sb.W), H: pt(sb.H)}); err != nil {
 				return nil, fmt.Errorf("document: pdf seal image: %w", err)
-			}
-		}
-		if r.copy != nil {
-			if err := r.copy.pdfPage(doc, i); err != nil {
-				return nil, err
 			}
 		}
 	}
