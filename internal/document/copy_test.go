@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -410,6 +411,39 @@ func TestCopyQRStillReads(t *testing.T) {
 		}
 		if wrong > 0 {
 			t.Errorf("%s (copy %v): %d of %d modules read wrong", c, tc.copy, wrong, sym.size*sym.size)
+		}
+	}
+}
+
+// TestWatermarkFitsPage: a watermark of the longest mark (a 100-character caller name, a
+// 200-character cause) wraps, shrinks and stays on the page, every block whole, on both sizes.
+func TestWatermarkFitsPage(t *testing.T) {
+	f := testFont(t)
+	for _, m := range []Mark{testMark(), {CallerName: strings.Repeat("国家税务总局", 16) + "税务局", Cause: strings.Repeat("办理企业税务登记及变更", 20),
+		Case: strings.Repeat("X", maxMarkCase), At: time.Date(2024, 5, 20, 2, 30, 0, 0, time.UTC)}} {
+		zh, en := WatermarkText(m)
+		for _, size := range [][3]float64{{duplicateW, duplicateH, 1}, {originalW, originalH, originalW / duplicateW}} {
+			runs := watermark(zh, en, size[0], size[1], size[2], f)
+			if len(runs) < markGrid*markGrid*2 {
+				t.Fatalf("%d lines", len(runs))
+			}
+			text := ""
+			for _, r := range runs[:len(runs)/(markGrid*markGrid)] {
+				text += r.Text
+			}
+			if squashAll(text) != squashAll(zh+en) {
+				t.Errorf("a block reads %q, want %q", text, zh+en)
+			}
+			for _, r := range runs {
+				w := f.Width(r.Text) * r.Size
+				cos, sin := math.Cos(r.Angle), math.Sin(r.Angle)
+				for _, p := range [][2]float64{{0, -f.ascent * r.Size}, {w, -f.ascent * r.Size}, {0, -f.descent * r.Size}, {w, -f.descent * r.Size}} {
+					x, y := r.X+p[0]*cos+p[1]*sin, r.Y-p[0]*sin+p[1]*cos
+					if x < 0 || y < 0 || x > size[0] || y > size[1] {
+						t.Errorf("%.0f mm page: %q leaves the page at (%.1f, %.1f)", size[0], r.Text, x, y)
+					}
+				}
+			}
 		}
 	}
 }
