@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/demo"
+	"github.com/elicense/elicense/internal/present"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/web"
 )
@@ -80,12 +81,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @stats
 
 	// @present
+	// Showing licences from the wallet (出示) and the uses of a licence.
+	presentSvc := present.NewService(present.Config{Identity: ap.identity, Licences: ap.licenses, Keys: ap.keys,
+		Audit: ap.audit, PublicURL: c.PublicURL, Clock: ap.clock})
 
 	// @sign
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL})
+		Clock: ap.clock, PublicURL: c.PublicURL, Present: presentSvc})
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,8 @@ func (s *server) routes() []route {
 
 		// Licence files and their verification (document.go).
 		{"GET /api/v1/licenses/{code}/document", true, s.docs.Document},
-		{"POST /api/v1/verify", true, s.docs.VerifyAPI},
-		{"GET /v/{token}", false, s.docs.TokenPage},
+		{"POST /api/v1/verify", true, s.verifyAPI},
+		{"GET /v/{token}", false, s.tokenPage},
 		{"GET /verify/file", false, s.docs.FilePage},
 		{"POST /verify/file", false, s.docs.FilePage},
 
@@ -171,6 +171,11 @@ func (s *server) routes() []route {
 		// @stats — stats.go, issue 6: statistics
 
 		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
+		{"GET /wallet/licences/{code}/show", false, s.walletPage(s.walletShow)},
+		{"POST /wallet/licences/{code}/show/token", false, s.walletPage(s.walletShowToken)},
+		{"GET /wallet/licences/{code}/uses", false, s.walletPage(s.walletUses)},
+		{"GET /wallet/lost", false, s.walletPage(s.walletLostPage)},
+		{"POST /wallet/lost", false, s.walletPage(s.walletLost)},
 
 		// @sign — sign.go, issue 7: entity seals and signing
 	}
