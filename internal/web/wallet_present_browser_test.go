@@ -360,4 +360,3 @@ func TestBrowserWalletPresent(t *testing.T) {
 
 // jsString quotes s as a JavaScript string literal (tokens are base64url and dots).
 func jsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
-

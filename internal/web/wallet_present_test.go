@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/elicense/elicense/internal/audit"
+	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/present"
 )
@@ -337,8 +338,9 @@ func TestWalletLostPhone(t *testing.T) {
 	neu, done2 := f.phone(t)
 	defer done2()
 	neu.get("/wallet/").expect(t, 200, "手机丢失？")
+	// Signed out, the lost-phone page is the sign-in page, which comes back here afterwards.
 	pg := neu.get("/wallet/lost")
-	pg.expect(t, 200, "获取验证码") // signed out: the sign-in page, back here afterwards
+	pg.expect(t, 200, "获取验证码")
 	f.env.Clock.Set(time.Now().Add(2 * time.Minute)) // past the resend interval of the registration code
 	defer f.env.Clock.Set(time.Time{})
 	pg = neu.post("/wallet/login", url.Values{"phone": {f.holderPhone}, "next": {"/wallet/lost"}})
@@ -434,4 +436,65 @@ func luminance(t *testing.T, hex string) float64 {
 		return math.Pow((s+0.055)/1.055, 2.4)
 	}
 	return 0.2126*lin(v>>16&0xff) + 0.7152*lin(v>>8&0xff) + 0.0722*lin(v&0xff)
+}
+
+// presentHolder returns the fixture's holder, registered and holding f.code, for benchmarks.
+func presentHolder(b *testing.B, f *walletFixture) string {
+	b.Helper()
+	ctx := context.Background()
+	pend, err := f.ids.Register(ctx, "张三", holderID, f.holderPhone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := f.ids.ConfirmPhone(ctx, pend.CodeID, f.codes.code(f.holderPhone))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.ids.Claim(ctx, in.Person.ID, f.code, f.holderPIN); err != nil {
+		b.Fatal(err)
+	}
+	return in.Person.ID
+}
+
+// BenchmarkPresentCreate measures what the wallet does for each presentation code: the role
+// check, the SM2 signature by the platform key, the audit record (wallet.present) and the QR
+// code's PNG, on SQLite.
+func BenchmarkPresentCreate(b *testing.B) {
+	f := newPresentFixture(b, walletOrigin)
+	person := presentHolder(b, f)
+	ctx := context.Background()
+	fields := []string{"name", "kind", "representative", "address", "status"}
+	for b.Loop() {
+		p, err := f.srv.Present.Create(ctx, person, f.code, fields)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := document.QRPNG(p.URL); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPresentVerify measures a counter's scan of a presentation code: the licence's
+// verification (signature, register, status; the document service caches a verified token),
+// the presentation's own signature check, the items compared with the register, the
+// presenter's role checked now, and the audit record (wallet.present.verify), on SQLite.
+func BenchmarkPresentVerify(b *testing.B) {
+	f := newPresentFixture(b, walletOrigin)
+	person := presentHolder(b, f)
+	ctx := context.Background()
+	p, err := f.srv.Present.Create(ctx, person, f.code, []string{"name", "kind", "representative", "address", "status"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rep, err := f.env.Documents.VerifyToken(ctx, p.Token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := f.srv.Present.Verify(ctx, p.Token, "public", rep.Result)
+		if err != nil || !c.Usable(rep.Valid) {
+			b.Fatalf("%+v %v", c, err)
+		}
+	}
 }
