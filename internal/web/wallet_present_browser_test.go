@@ -142,8 +142,8 @@ func TestBrowserWalletPresent(t *testing.T) {
 		for (const r of performance.getEntriesByType('resource')) total += Math.max(r.transferSize, r.decodedBodySize);
 		return total;
 	})()`))
-	resources := browsertest.Get(phone, 10*time.Second, chromedp.Evaluate[int](`performance.getEntriesByType('resource').length`))
-	t.Logf("first screen (/wallet/ signed in): %d bytes in %d requests", weight, resources+1)
+	resources := browsertest.Get(phone, 10*time.Second, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(r => r.name.replace(location.origin, '') + ' ' + Math.max(r.transferSize, r.decodedBodySize))`))
+	t.Logf("first screen (/wallet/ signed in): %d bytes in %d requests: the page and %v", weight, len(resources)+1, resources)
 	if weight <= 0 || weight > maxFirstScreen {
 		t.Errorf("the first screen weighs %d bytes, budget %d", weight, maxFirstScreen)
 	}
