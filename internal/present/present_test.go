@@ -44,3 +44,13 @@ func TestClip(t *testing.T) {
 		t.Error("a short value is changed")
 	}
 }
+
+func TestIsPresentation(t *testing.T) {
+	for tok, want := range map[string]bool{
+		"AgEBwFIt.MEQC": true, "https://x.cn/v/AgEBwFIt.MEQC?x": true, "AQEBwFIt.MEQC": false, "Ag": false, "": false, "A!EB.x": false,
+	} {
+		if got := IsPresentation(tok); got != want {
+			t.Errorf("IsPresentation(%q) = %v", tok, got)
+		}
+	}
+}

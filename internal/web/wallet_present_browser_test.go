@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/chromedp/chromedp"
 
 	"github.com/elicense/elicense/internal/browsertest"
@@ -80,6 +82,11 @@ func (q *requests) outside(origin string) (n int, out []string) {
 // with -update, into docs/screenshots/ (the README shows them).
 func screen(t *testing.T, b *browsertest.Browser, name string) {
 	t.Helper()
+	// Every control of the screen has a name: a label, or aria-label.
+	if bare := browsertest.Get(b, 10*time.Second, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).map(e => e.id || e.name || e.outerHTML)`)); len(bare) > 0 {
+		t.Errorf("%s: controls without a label: %v", name, bare)
+	}
 	png := browsertest.Get(b, 30*time.Second, chromedp.FullScreenshot(100))
 	var dirs []string
 	if a := os.Getenv(browsertest.EnvArtifacts); a != "" {
@@ -189,6 +196,20 @@ func TestBrowserWalletPresent(t *testing.T) {
 	qrURL := browsertest.Get(phone, 10*time.Second, chromedp.Evaluate[string](`document.getElementById('present').dataset.url`))
 	if !strings.HasPrefix(qrURL, origin+"/v/") {
 		t.Fatalf("the QR code holds %q", qrURL)
+	}
+	// Keyboard: Tab from the top of the page reaches the items and the button that makes the
+	// code, and the focus is drawn.
+	phone.Do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0)`))
+	var reached []string
+	for i := 0; i < 40 && !slices.Contains(reached, "present-apply"); i++ {
+		phone.Do(10*time.Second, chromedp.KeyEvent(kb.Tab))
+		reached = append(reached, browsertest.Get(phone, 10*time.Second, chromedp.Evaluate[string](`document.activeElement.id`)))
+	}
+	if !slices.Contains(reached, "field-scope") || !slices.Contains(reached, "present-apply") {
+		t.Errorf("Tab reaches %v, not the items and the button", reached)
+	}
+	if o := browsertest.Get(phone, 10*time.Second, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); o != "solid" {
+		t.Errorf("the focused button has outline %q", o)
 	}
 
 	// The counter: a desktop browser opens what the QR code holds.
