@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp/kb"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/elicense/elicense/internal/browsertest"
 	"github.com/elicense/elicense/internal/identity"
