@@ -113,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// @catalog
 
 	// @stats
+	case "stats":
+		return cmdStats(ctx, rest, getenv, stdout, stderr)
 
 	// @present
 

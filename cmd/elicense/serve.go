@@ -78,6 +78,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @catalog
 
 	// @stats
+	// Usage statistics, rolled up from the audit log every few seconds.
+	statsSvc := ap.startStats(ctx, logger)
 
 	// @present
 
@@ -85,7 +87,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL})
+		Clock: ap.clock, PublicURL: c.PublicURL, Stats: statsSvc})
 	if err != nil {
 		return err
 	}

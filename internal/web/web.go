@@ -62,6 +62,9 @@ type Deps struct {
 	// @catalog
 
 	// @stats
+	// Stats answers the usage statistics (/admin/stats, /stats, /api/v1/stats…; stats.go);
+	// nil: those answer 503.
+	Stats Statistics
 
 	// @present
 

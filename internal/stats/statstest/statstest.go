@@ -70,6 +70,16 @@ func mustCode(dept, cat byte, div, org string) string {
 // oidc.client_register event when Register is called).
 func (g *Gen) Clients() []string { return g.clients }
 
+// ClientRegion returns the division of the generator's client id ("" for another ID).
+func (g *Gen) ClientRegion(id string) string {
+	for i, c := range g.clients {
+		if c == id {
+			return g.clientRegs[i]
+		}
+	}
+	return ""
+}
+
 // Register returns the registration events of the generator's clients.
 func (g *Gen) Register() []audit.Event {
 	out := make([]audit.Event, len(g.clients))
