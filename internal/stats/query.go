@@ -496,3 +496,8 @@ func periods(from, to time.Time, g Grain) []period {
 	}
 	return out
 }
+
+// ScenarioCodes lists the scenario codes of the service catalogue, in the catalogue's order.
+func ScenarioCodes() []string {
+	return []string{"market_entry", "tax", "bank_account", "social_insurance", "real_estate", "investment", "construction", "livelihood"}
+}
