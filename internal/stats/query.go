@@ -288,7 +288,7 @@ func (s *Service) Summary(ctx context.Context) (*Report, error) {
 	q := Query{Metrics: slices.Clone(Metrics), From: from, To: today, Grain: Month, By: ByProvince}
 	rep := &Report{Query: q, Freshness: fr}
 	all := RowFilter{Metrics: q.Metrics}
-	rows, err := s.st.StatsRows(ctx, all, GroupNone)
+	rows, err := s.marginSpan(ctx, GroupNone, time.Time{}, time.Time{}, q.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("stats: summary: %w", err)
 	}
@@ -311,7 +311,15 @@ func (s *Service) Summary(ctx context.Context) (*Report, error) {
 // series fills the time series and the totals of rep.
 func (s *Service) series(ctx context.Context, rep *Report, f RowFilter) error {
 	q := rep.Query
-	rows, err := s.st.StatsRows(ctx, f, GroupDay)
+	var (
+		rows []Row
+		err  error
+	)
+	if f.filtered() {
+		rows, err = s.st.StatsRows(ctx, f, GroupDay)
+	} else {
+		rows, err = s.st.MarginRows(ctx, Day, GroupNone, f.From, f.To, f.Metrics)
+	}
 	if err != nil {
 		return fmt.Errorf("stats: series: %w", err)
 	}
@@ -361,7 +369,13 @@ func (s *Service) breakdown(ctx context.Context, rep *Report, f RowFilter, names
 	case ByScenario:
 		group = GroupScenario
 	}
-	rows, err := s.st.StatsRows(ctx, f, group)
+	var rows []Row
+	var err error
+	if f.filtered() {
+		rows, err = s.st.StatsRows(ctx, f, group)
+	} else {
+		rows, err = s.marginSpan(ctx, group, f.From, f.To, f.Metrics)
+	}
 	if err != nil {
 		return fmt.Errorf("stats: breakdown: %w", err)
 	}
@@ -415,6 +429,55 @@ func (s *Service) breakdown(ctx context.Context, rep *Report, f RowFilter, names
 		return slices.Index(Metrics, a.Metric) < slices.Index(Metrics, b.Metric)
 	})
 	return nil
+}
+
+// filtered reports whether f selects by a dimension: such queries add up the cube, the others
+// read its margins.
+func (f RowFilter) filtered() bool { return f.Region != "" || f.Department != "" || f.Scenario != "" }
+
+// marginSpan returns the margins by dim over the days from ≤ day < to (zero: unbounded): whole
+// months from the monthly margins, the days before the first and after the last whole month
+// from the daily ones, so that a year is read as twelve months.
+func (s *Service) marginSpan(ctx context.Context, dim Group, from, to time.Time, metrics []Metric) ([]Row, error) {
+	if from.IsZero() && to.IsZero() {
+		return s.st.MarginRows(ctx, Month, dim, from, to, metrics)
+	}
+	monthStart := func(t time.Time) time.Time {
+		y, m, _ := t.In(China).Date()
+		return time.Date(y, m, 1, 0, 0, 0, 0, China).UTC()
+	}
+	var m1, m2 time.Time // the whole months: m1 ≤ month < m2 (zero: unbounded)
+	if !from.IsZero() {
+		if m1 = monthStart(from); m1.Before(from) {
+			m1 = monthStart(from.In(China).AddDate(0, 1, 0))
+		}
+	}
+	if !to.IsZero() {
+		m2 = monthStart(to)
+	}
+	if !from.IsZero() && !to.IsZero() && !m1.Before(m2) {
+		return s.st.MarginRows(ctx, Day, dim, from, to, metrics) // no whole month
+	}
+	type part struct {
+		grain    Grain
+		from, to time.Time
+	}
+	parts := []part{{Month, m1, m2}}
+	if !from.IsZero() && from.Before(m1) {
+		parts = append(parts, part{Day, from, m1})
+	}
+	if !to.IsZero() && m2.Before(to) {
+		parts = append(parts, part{Day, m2, to})
+	}
+	var out []Row
+	for _, p := range parts {
+		rows, err := s.st.MarginRows(ctx, p.grain, dim, p.from, p.to, metrics)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 func departmentName(id string, names map[string]string) (zh, en string) {

@@ -14,16 +14,21 @@ import (
 type Store interface {
 	// RollStats claims the roll-up cursor (on PostgreSQL a row lock taken with SKIP LOCKED: when
 	// another process holds it, RollStats returns at once with Claimed false), reads at most
-	// limit audit events after it in order of seq, and, in the same transaction, adds the
-	// counts that count returns to stats_daily and moves the cursor to the last event read.
-	RollStats(ctx context.Context, limit int, count func([]audit.Event) []Count) (Roll, error)
+	// limit audit events after it in order of seq, and, in the same transaction, adds what
+	// count makes of them to the cube (stats_daily) and its margins (stats_margins) and moves
+	// the cursor to the last event read.
+	RollStats(ctx context.Context, limit int, count func([]audit.Event) Tallies) (Roll, error)
 	// StatsCursor returns the seq of the last event counted and when the cursor last moved.
 	StatsCursor(ctx context.Context) (int64, time.Time, error)
 	// Head returns the seq (and hash) of the newest audit event.
 	Head(ctx context.Context) (int64, [32]byte, error)
-	// StatsRows sums the roll-up over the rows f selects, grouped by metric and by the
+	// StatsRows sums the cube over the rows f selects, grouped by metric and by the
 	// dimension group (GroupNone: by metric only).
 	StatsRows(ctx context.Context, f RowFilter, group Group) ([]Row, error)
+	// MarginRows returns the margins of grain (Day or Month) by dim with from ≤ period < to (a
+	// zero time does not bound) and, when metrics is not empty, one of metrics: Day holds the
+	// period, Key the dimension's value.
+	MarginRows(ctx context.Context, grain Grain, dim Group, from, to time.Time, metrics []Metric) ([]Row, error)
 }
 
 // Roll is the outcome of one roll-up transaction.
@@ -32,7 +37,8 @@ type Roll struct {
 	From    int64 // cursor before
 	To      int64 // cursor after
 	Events  int   // events read
-	Cells   int   // roll-up cells added to
+	Cells   int   // cells of the cube added to
+	Margins int   // margins added to
 }
 
 // Group is the dimension StatsRows groups by besides the metric.

@@ -166,9 +166,27 @@ type key struct {
 	region, department, scenario string
 }
 
-// Tally counts events by the rules, one Count per cell, in no particular order. Events no rule
-// counts are ignored.
-func Tally(events []audit.Event) []Count {
+// Margin is an amount added to one margin of the roll-up: a metric in a period (a day, or a
+// month from its first day) summed over every region, department and scenario (Dim GroupNone),
+// or by one of those dimensions (Key its value).
+type Margin struct {
+	Grain  Grain // Day or Month
+	Period time.Time
+	Metric Metric
+	Dim    Group // GroupNone, GroupRegion, GroupDepartment or GroupScenario
+	Key    string
+	N      int64
+}
+
+// Tallies are what a batch of events adds to the roll-up: the cells of the cube and its margins.
+type Tallies struct {
+	Cells   []Count
+	Margins []Margin
+}
+
+// Tally counts events by the rules, one Count per cell of the cube and one Margin per margin,
+// in no particular order. Events no rule counts are ignored.
+func Tally(events []audit.Event) Tallies {
 	cells := map[key]int64{}
 	for i := range events {
 		c, ok := Classify(&events[i])
@@ -177,10 +195,40 @@ func Tally(events []audit.Event) []Count {
 		}
 		cells[key{c.Day.UnixMicro(), c.Metric, c.Region, c.Department, c.Scenario}] += c.N
 	}
-	out := make([]Count, 0, len(cells))
+	out := Tallies{Cells: make([]Count, 0, len(cells))}
+	type mkey struct {
+		grain  Grain
+		period int64
+		metric Metric
+		dim    Group
+		key    string
+	}
+	margins := map[mkey]int64{}
+	months := map[int64]int64{} // day → its month, computed once per day
 	for k, n := range cells {
-		out = append(out, Count{Day: time.UnixMicro(k.day).UTC(), Metric: k.metric, Region: k.region,
+		day := time.UnixMicro(k.day).UTC()
+		out.Cells = append(out.Cells, Count{Day: day, Metric: k.metric, Region: k.region,
 			Department: k.department, Scenario: k.scenario, N: n})
+		month, ok := months[k.day]
+		if !ok {
+			y, m, _ := day.In(China).Date()
+			month = time.Date(y, m, 1, 0, 0, 0, 0, China).UnixMicro()
+			months[k.day] = month
+		}
+		for _, g := range []struct {
+			grain  Grain
+			period int64
+		}{{Day, k.day}, {Month, month}} {
+			margins[mkey{g.grain, g.period, k.metric, GroupNone, ""}] += n
+			margins[mkey{g.grain, g.period, k.metric, GroupRegion, k.region}] += n
+			margins[mkey{g.grain, g.period, k.metric, GroupDepartment, k.department}] += n
+			margins[mkey{g.grain, g.period, k.metric, GroupScenario, k.scenario}] += n
+		}
+	}
+	out.Margins = make([]Margin, 0, len(margins))
+	for k, n := range margins {
+		out.Margins = append(out.Margins, Margin{Grain: k.grain, Period: time.UnixMicro(k.period).UTC(), Metric: k.metric,
+			Dim: k.dim, Key: k.key, N: n})
 	}
 	return out
 }

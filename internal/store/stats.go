@@ -31,7 +31,7 @@ var statsRollHook func()
 // (stats.Store). On PostgreSQL the cursor row is claimed with FOR UPDATE SKIP LOCKED, so rollers
 // in several processes never wait on each other: the one that holds it rolls, the others return
 // with Claimed false. On SQLite the single writer already excludes every other roller.
-func (db *DB) RollStats(ctx context.Context, limit int, count func([]audit.Event) []stats.Count) (stats.Roll, error) {
+func (db *DB) RollStats(ctx context.Context, limit int, count func([]audit.Event) stats.Tallies) (stats.Roll, error) {
 	var r stats.Roll
 	if limit <= 0 {
 		limit = 5000
@@ -70,10 +70,10 @@ func (db *DB) RollStats(ctx context.Context, limit int, count func([]audit.Event
 			return nil
 		}
 		r.Events, r.To = len(events), events[len(events)-1].Seq
-		counts := count(events)
-		r.Cells = len(counts)
-		for start := 0; start < len(counts); start += statsChunk {
-			chunk := counts[start:min(start+statsChunk, len(counts))]
+		t := count(events)
+		r.Cells, r.Margins = len(t.Cells), len(t.Margins)
+		for start := 0; start < len(t.Cells); start += statsChunk {
+			chunk := t.Cells[start:min(start+statsChunk, len(t.Cells))]
 			st, err := ts.get(ctx, "INSERT INTO stats_daily (day, metric, region, department, scenario, n) VALUES "+
 				db.placeholders(len(chunk), statsCols)+
 				" ON CONFLICT (day, metric, region, department, scenario) DO UPDATE SET n = stats_daily.n + excluded.n")
@@ -86,6 +86,22 @@ func (db *DB) RollStats(ctx context.Context, limit int, count func([]audit.Event
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: add stats: %w", mapBusy(err))
+			}
+		}
+		for start := 0; start < len(t.Margins); start += statsChunk {
+			chunk := t.Margins[start:min(start+statsChunk, len(t.Margins))]
+			st, err := ts.get(ctx, "INSERT INTO stats_margins (grain, dim, period, metric, key, n) VALUES "+
+				db.placeholders(len(chunk), statsCols)+
+				" ON CONFLICT (grain, dim, period, metric, key) DO UPDATE SET n = stats_margins.n + excluded.n")
+			if err != nil {
+				return fmt.Errorf("store: prepare stats upsert: %w", err)
+			}
+			args := make([]any, 0, len(chunk)*statsCols)
+			for _, m := range chunk {
+				args = append(args, string(m.Grain), string(m.Dim), micros(m.Period), string(m.Metric), m.Key, m.N)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store: add stats margins: %w", mapBusy(err))
 			}
 		}
 		if statsRollHook != nil {
@@ -192,6 +208,7 @@ func (db *DB) StatsRows(ctx context.Context, f stats.RowFilter, group stats.Grou
 	}
 	if f.Scenario != "" {
 		add("scenario = ?", f.Scenario)
+		where = append(where, "scenario <> ''") // the partial index's predicate
 	}
 	sel, by := "metric", "metric"
 	if col != "" {
@@ -232,6 +249,51 @@ func (db *DB) StatsRows(ctx context.Context, f stats.RowFilter, group stats.Grou
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: stats rows: %w", err)
+	}
+	return out, nil
+}
+
+// MarginRows returns the margins of the roll-up (stats.Store): of grain by dim, with
+// from ≤ period < to (a zero time does not bound), of the metrics given (none: all).
+func (db *DB) MarginRows(ctx context.Context, grain stats.Grain, dim stats.Group, from, to time.Time, metrics []stats.Metric) ([]stats.Row, error) {
+	args := []any{string(grain), string(dim)}
+	q := "SELECT period, metric, key, n FROM stats_margins WHERE grain = $1 AND dim = $2"
+	if !from.IsZero() {
+		args = append(args, micros(from))
+		q += " AND period >= $" + strconv.Itoa(len(args))
+	}
+	if !to.IsZero() {
+		args = append(args, micros(to))
+		q += " AND period < $" + strconv.Itoa(len(args))
+	}
+	if len(metrics) > 0 && len(metrics) < len(stats.Metrics) {
+		ph := make([]string, len(metrics))
+		for i, m := range metrics {
+			args = append(args, string(m))
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		q += " AND metric IN (" + strings.Join(ph, ", ") + ")"
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: stats margins: %w", err)
+	}
+	defer rows.Close()
+	var out []stats.Row
+	for rows.Next() {
+		var (
+			r      stats.Row
+			us     int64
+			metric string
+		)
+		if err := rows.Scan(&us, &metric, &r.Key, &r.N); err != nil {
+			return nil, fmt.Errorf("store: stats margins: %w", err)
+		}
+		r.Day, r.Metric = fromMicros(us), stats.Metric(metric)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: stats margins: %w", err)
 	}
 	return out, nil
 }

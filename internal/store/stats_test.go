@@ -81,6 +81,40 @@ func compareWithLog(t *testing.T, db *DB) {
 			t.Errorf("by %s: roll-up %v\nlog %v", g.group, got, g.want)
 		}
 	}
+	// The margins, by day and by month, agree with the log too.
+	for _, grain := range []stats.Grain{stats.Day, stats.Month} {
+		for _, g := range []struct {
+			dim  stats.Group
+			want map[[2]string]int64
+		}{{stats.GroupRegion, want.MetricRegion}, {stats.GroupDepartment, want.MetricDept}, {stats.GroupScenario, want.MetricScen}} {
+			rows, err := db.MarginRows(ctx, grain, g.dim, time.Time{}, time.Time{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[[2]string]int64{}
+			for _, r := range rows {
+				got[[2]string{string(r.Metric), r.Key}] += r.N
+			}
+			if fmt.Sprint(got) != fmt.Sprint(g.want) {
+				t.Errorf("margins by %s %s: %v\nlog %v", grain, g.dim, got, g.want)
+			}
+		}
+		rows, err := db.MarginRows(ctx, grain, stats.GroupNone, time.Time{}, time.Time{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byPeriod, total := map[[2]string]int64{}, map[string]int64{}
+		for _, r := range rows {
+			total[string(r.Metric)] += r.N
+			byPeriod[[2]string{string(r.Metric), r.Day.In(stats.China).Format(time.DateOnly)}] += r.N
+		}
+		if fmt.Sprint(total) != fmt.Sprint(want.Metric) {
+			t.Errorf("margins by %s: %v\nlog %v", grain, total, want.Metric)
+		}
+		if grain == stats.Day && fmt.Sprint(byPeriod) != fmt.Sprint(want.MetricDay) {
+			t.Errorf("daily margins: %v\nlog %v", byPeriod, want.MetricDay)
+		}
+	}
 }
 
 func TestStatsRollUp(t *testing.T) {

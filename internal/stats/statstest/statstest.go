@@ -27,10 +27,13 @@ var Scenarios = []string{"market_entry", "tax", "bank_account", "social_insuranc
 // Gen generates audit events. Its zero value is not usable; call NewGen.
 type Gen struct {
 	rng         *rand.Rand
-	codes       []string // entity credit codes
-	clients     []string // client IDs of departments' systems and portals
-	clientRegs  []string // division of each client
-	authorities []string // registering authorities' credit codes
+	divisions   []string
+	byProvince  map[string][]string // entity codes by province (first two digits)
+	byCity      map[string][]string // entity codes by city (first four digits)
+	codes       []string            // entity credit codes
+	clients     []string            // client IDs of departments' systems and portals
+	clientRegs  []string            // division of each client
+	authorities []string            // registering authorities' credit codes
 	t           time.Time
 	step        time.Duration
 	n           int
@@ -39,23 +42,47 @@ type Gen struct {
 // NewGen returns a generator of events starting at start, step apart, about entities entities,
 // clients clients and an authority per division. The same seed gives the same events.
 func NewGen(seed uint64, start time.Time, step time.Duration, entities, clients int) *Gen {
-	g := &Gen{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), t: start.UTC(), step: step}
-	for i, d := range Divisions {
+	return NewGenIn(seed, start, step, entities, clients, Divisions)
+}
+
+// NewGenIn is NewGen with the entities and clients spread over divisions.
+func NewGenIn(seed uint64, start time.Time, step time.Duration, entities, clients int, divisions []string) *Gen {
+	g := &Gen{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), t: start.UTC(), step: step, divisions: divisions,
+		byProvince: map[string][]string{}, byCity: map[string][]string{}}
+	for i, d := range divisions {
 		g.authorities = append(g.authorities, mustCode('1', '1', d, fmt.Sprintf("MB%06d", i+1)))
 	}
 	for i := range entities {
-		d := Divisions[i%len(Divisions)]
+		d := divisions[i%len(divisions)]
 		cat := byte('1')
 		if i%5 == 0 {
 			cat = '2'
 		}
-		g.codes = append(g.codes, mustCode('9', cat, d, fmt.Sprintf("MA%06X", i+1)))
+		c := mustCode('9', cat, d, fmt.Sprintf("MA%06X", i+1))
+		g.codes = append(g.codes, c)
+		g.byProvince[d[:2]] = append(g.byProvince[d[:2]], c)
+		g.byCity[d[:4]] = append(g.byCity[d[:4]], c)
 	}
 	for i := range clients {
 		g.clients = append(g.clients, fmt.Sprintf("client%04d", i))
-		g.clientRegs = append(g.clientRegs, Divisions[(i*7)%len(Divisions)])
+		g.clientRegs = append(g.clientRegs, divisions[(i*7)%len(divisions)])
 	}
 	return g
+}
+
+// ManyDivisions returns n synthetic county-level divisions spread over the provinces of
+// GB/T 2260 (three cities each), for benchmarks at the scale of a national platform.
+func ManyDivisions(n int) []string {
+	provs := []string{"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+		"42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
+	out := make([]string, n)
+	for i := range out {
+		p := provs[i%len(provs)]
+		city := 1 + (i/len(provs))%3
+		county := 2 + i/(len(provs)*3)
+		out[i] = fmt.Sprintf("%s%02d%02d", p, city, county)
+	}
+	return out
 }
 
 func mustCode(dept, cat byte, div, org string) string {
@@ -113,15 +140,18 @@ func (g *Gen) Next() audit.Event {
 	r := g.rng
 	ci := r.IntN(len(g.clients))
 	client := g.clients[ci]
-	// Departments mostly use the licences of their own province.
+	// Departments and portals mostly serve the entities of their own city, sometimes of their
+	// province; one in ten (banks, national portals) serves every region alike.
 	code := g.codes[r.IntN(len(g.codes))]
-	if r.IntN(4) > 0 {
-		prov := g.clientRegs[ci][:2]
-		for range 8 {
-			if c := g.codes[r.IntN(len(g.codes))]; c[2:4] == prov {
-				code = c
-				break
-			}
+	if ci%10 != 0 {
+		home := g.clientRegs[ci]
+		switch x := r.IntN(100); {
+		case x < 90 && len(g.byCity[home[:4]]) > 0:
+			own := g.byCity[home[:4]]
+			code = own[r.IntN(len(own))]
+		case x < 98 && len(g.byProvince[home[:2]]) > 0:
+			own := g.byProvince[home[:2]]
+			code = own[r.IntN(len(own))]
 		}
 	}
 	person := fmt.Sprintf("person:P%05d", r.IntN(50000))
@@ -132,7 +162,7 @@ func (g *Gen) Next() audit.Event {
 	pick := func(vs ...string) string { return vs[r.IntN(len(vs))] }
 	switch x := r.IntN(100); {
 	case x < 22:
-		auth := g.authorities[indexOf(Divisions, code[2:8])]
+		auth := g.authorities[indexOf(g.divisions, code[2:8])]
 		return g.event("license.issue", "account:reg", code, map[string]any{"identifier": "1.2.156.3005.2.x",
 			"version": 1, "authority": auth, "status": "active"})
 	case x < 25:
@@ -176,7 +206,7 @@ func (g *Gen) Next() audit.Event {
 		// Subjects that are no credit code: a division in the data, or nothing at all.
 		if r.IntN(2) == 0 {
 			return g.event("catalog.apply.submit", person, "APP-"+fmt.Sprint(g.n),
-				map[string]any{"scenario": "tax", "region": Divisions[r.IntN(len(Divisions))], "not_asked": 2})
+				map[string]any{"scenario": "tax", "region": g.divisions[r.IntN(len(g.divisions))], "not_asked": 2})
 		}
 		return g.event("share.verify_file", client, "", purpose("result:6"))
 	}
