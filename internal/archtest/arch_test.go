@@ -44,7 +44,8 @@ func TestDependencyRules(t *testing.T) {
 			}
 		}
 	}
-	domain := []string{"internal/license", "internal/audit", "internal/keys", "internal/account", "internal/identity"}
+	domain := []string{"internal/license", "internal/audit", "internal/keys", "internal/account", "internal/identity",
+		"internal/stats"}
 	forbidden := []string{"database/sql", "net/http", mod + "internal/store", mod + "internal/web",
 		"modernc.org/sqlite", "github.com/jackc/pgx"}
 	for _, pkg := range domain {

@@ -19,8 +19,9 @@ var _ stats.Store = (*DB)(nil)
 // statsCols is the number of columns of a stats_daily row.
 const statsCols = 6
 
-// statsChunk is how many roll-up cells one multi-row upsert carries.
-const statsChunk = 500
+// statsChunk is how many roll-up cells one multi-row upsert carries (6 parameters each: within
+// SQLite's 32,766 and PostgreSQL's 65,535).
+const statsChunk = 2000
 
 // statsRollHook, when set (by tests only), runs inside the roll-up transaction after the counts
 // were added and before the cursor moves: a process killed there must count nothing twice.

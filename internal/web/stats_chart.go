@@ -120,7 +120,7 @@ func lineSVG(id, title, desc string, labels []string, ss []chartSeries) string {
 		if i%step != 0 && i != len(labels)-1 {
 			continue
 		}
-		if i != len(labels)-1 && len(labels)-1-i < step/2 {
+		if i != len(labels)-1 && len(labels)-1-i < step {
 			continue // too close to the last label
 		}
 		anchor := "middle"
