@@ -119,6 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdCatalog(ctx, rest, getenv, stdout, stderr)
 
 	// @stats
+	case "stats":
+		return cmdStats(ctx, rest, getenv, stdout, stderr)
 
 	// @present
 

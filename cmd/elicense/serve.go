@@ -110,6 +110,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cat := newCatalog(ap)
 
 	// @stats
+	// Usage statistics, rolled up from the audit log every few seconds.
+	statsSvc := ap.startStats(ctx, logger)
 
 	// @present
 	// Showing licences from the wallet (出示) and the uses of a licence.
@@ -125,7 +127,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
 		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box, Notices: notices,
-		Present: presentSvc})
+		Present: presentSvc, Stats: statsSvc})
 	if err != nil {
 		return err
 	}

@@ -226,6 +226,10 @@ func (s *server) routes() []route {
 		{"GET /admin/catalog/export", false, s.adminCatalogExport},
 
 		// @stats — stats.go, issue 6: statistics
+		{"GET /admin/stats", false, s.adminStats},
+		{"GET /stats", false, s.publicStats},
+		{"GET /api/v1/stats", true, s.apiStats},
+		{"GET /api/v1/stats/summary", true, s.apiStatsSummary},
 
 		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
 		{"GET /wallet/licences/{code}/show", false, s.walletPage(s.walletShow)},

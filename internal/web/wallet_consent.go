@@ -238,15 +238,6 @@ func (s *server) walletRevokeConsent(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, consentsURL(code, "consent.revoke"), http.StatusSeeOther)
 }
 
-// csvCell keeps free text from being read as a formula by spreadsheet programs (CSV
-// injection): a leading =, +, - or @ gets a quote mark in front.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
 // The wallet's JSON endpoints for consent.
 
 // apiConsentView is an authorisation as the wallet's script sees it.

@@ -283,7 +283,7 @@ func (s *server) usesCSV(w http.ResponseWriter, r *http.Request, u *walletUser, 
 	_ = cw.Write(head) // a bytes.Buffer does not fail
 	for _, x := range rows {
 		_ = cw.Write([]string{strconv.FormatInt(x.Seq, 10), x.Time.In(chinaTime).Format("2006-01-02 15:04:05"),
-			useKindName(x.Kind, lang), x.Action, useWho(x, lang), useDetails(x, lang), useResult(x.Result, lang)})
+			useKindName(x.Kind, lang), x.Action, csvCell(useWho(x, lang)), csvCell(useDetails(x, lang)), csvCell(useResult(x.Result, lang))})
 	}
 	cw.Flush()
 	h := w.Header()

@@ -77,6 +77,9 @@ type Deps struct {
 	Catalog *catalog.Service
 
 	// @stats
+	// Stats answers the usage statistics (/admin/stats, /stats, /api/v1/stats…; stats.go);
+	// nil: those answer 503.
+	Stats Statistics
 
 	// @present
 	// Present shows licences from the wallet (出示: presentation QR codes and their counter side
