@@ -143,3 +143,12 @@ func (p personProtector) HashPersonID(id string) []byte {
 	h := gm.HMACSM3(p.lookupKey, []byte(id))
 	return h[:]
 }
+
+// clientName names an OpenID Connect client (a portal or a department's system).
+func (a *app) clientName(ctx context.Context, id string) (string, error) {
+	c, err := a.db.OIDCClient(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return c.Name, nil
+}

@@ -49,7 +49,7 @@ Usage:
   elicense demo [-n N] [flags]            load the demo data set into the database
   elicense demo --export FILE [-n N]      write a synthetic import file (.csv or .jsonl)
   elicense import FILE [flags]            issue licences in bulk from CSV or JSON Lines
-  elicense render CODE|ID [--format ofd|pdf] [--copy original|duplicate] -o FILE
+  elicense render CODE|ID|--permit F.json [--format ofd|pdf] [--copy original|duplicate] [--copy-for DEPT --cause C [--case N]] -o FILE
   elicense verify FILE | --token URL [--json]   verify a licence file or QR token
   elicense uscc check CODE...             validate unified social credit codes / 注册号
   elicense id check ID...                 validate licence identifiers (电子证照标识)
@@ -119,6 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdCatalog(ctx, rest, getenv, stdout, stderr)
 
 	// @stats
+	case "stats":
+		return cmdStats(ctx, rest, getenv, stdout, stderr)
 
 	// @present
 

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/font"
+	"github.com/elicense/elicense/internal/license"
 )
 
 // documentFlags registers the flags of the commands that render or verify documents, beyond the
@@ -49,9 +51,12 @@ func (d *documentFlags) service(ap *app) (*document.Service, error) {
 }
 
 // cmdRender writes the licence document of a credit code (current version) or of a licence
-// identifier (that version): elicense render CODE --format ofd|pdf --copy original|duplicate -o FILE.
+// identifier (that version): elicense render CODE --format ofd|pdf --copy original|duplicate -o FILE;
+// with --copy-for and --cause a watermarked copy (加注件); with --permit FILE.json the document of a
+// permit (document.Permit as JSON) instead of a licence.
 func cmdRender(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const use = "usage: elicense render CODE|IDENTIFIER [--format ofd|pdf] [--copy original|duplicate] -o FILE"
+	const use = "usage: elicense render CODE|IDENTIFIER|--permit FILE.json [--format ofd|pdf] [--copy original|duplicate] " +
+		"[--copy-for DEPARTMENT --cause CAUSE [--case NO] [--item ITEM] [--caller ID] [--expires 240h]] -o FILE"
 	fs := newFlagSet("render", stderr)
 	var c Config
 	storageFlags(fs, &c, getenv)
@@ -60,6 +65,15 @@ func cmdRender(ctx context.Context, args []string, getenv func(string) string, s
 	format := fs.String("format", "ofd", "ofd or pdf")
 	cp := fs.String("copy", "original", "original (正本, 420×297 mm) or duplicate (副本, 297×210 mm)")
 	out := fs.String("o", "", "output file (- for standard output)")
+	var mark document.Mark
+	fs.StringVar(&mark.CallerName, "copy-for", "", "make a watermarked copy (加注件) for this department (its name, shown in the watermark)")
+	fs.StringVar(&mark.Cause, "cause", "", "the copy's use cause (用证事由, ≤ 200 characters)")
+	fs.StringVar(&mark.Case, "case", "", "the copy's case number (办件编号)")
+	fs.StringVar(&mark.Item, "item", "", "the copy's service item (办事事项)")
+	fs.StringVar(&mark.Caller, "caller", "", "the copy's department: its client ID or credit code")
+	fs.StringVar(&mark.ID, "copy-id", "", "the copy's identifier (random when empty)")
+	expires := fs.Duration("expires", 0, "how long the copy is valid (e.g. 240h; 0: as long as the licence)")
+	permitFile := fs.String("permit", "", "render the permit (a licence of another type) described in this JSON file instead")
 	// The code comes first; flags may follow it.
 	var code string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -73,8 +87,23 @@ func cmdRender(ctx context.Context, args []string, getenv func(string) string, s
 	} else if fs.NArg() > 0 {
 		return usageError("%s", use)
 	}
-	if code == "" || *out == "" {
+	if (code == "") == (*permitFile == "") || *out == "" {
 		return usageError("%s", use)
+	}
+	copying := mark.CallerName != ""
+	if !copying && (mark.Cause != "" || mark.Case != "" || mark.Item != "" || mark.Caller != "" || mark.ID != "" || *expires != 0) {
+		return usageError("--cause, --case, --item, --caller, --copy-id and --expires make a copy: give --copy-for too")
+	}
+	var permit *document.Permit
+	if *permitFile != "" {
+		b, err := os.ReadFile(*permitFile)
+		if err != nil {
+			return usageError("--permit: %v", err)
+		}
+		permit = new(document.Permit)
+		if err := json.Unmarshal(b, permit); err != nil {
+			return usageError("--permit %s: %v", *permitFile, err)
+		}
 	}
 	f, err := document.ParseFormat(*format)
 	if err != nil {
@@ -93,13 +122,40 @@ func cmdRender(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return usageError("%v", err)
 	}
-	l, err := ap.licenses.Get(ctx, code)
+	o := document.Options{Format: f, Copy: copyKind}
+	if copying {
+		mark.At = ap.clock()
+		if *expires > 0 {
+			mark.Expires = mark.At.Add(*expires)
+		}
+	}
+	var b []byte
+	var what string
+	switch {
+	case permit != nil && copying:
+		b, err = docs.RenderPermitCopy(ctx, permit, o, mark)
+	case permit != nil:
+		b, err = docs.RenderPermit(ctx, permit, o)
+	default:
+		var l *license.Licence
+		if l, err = ap.licenses.Get(ctx, code); err != nil {
+			return userError(err, getenv)
+		}
+		what = fmt.Sprintf("%s (%s, version %d)", l.Face.Name, l.Code, l.Version)
+		if copying {
+			b, err = docs.RenderCopy(ctx, l, o, mark)
+		} else {
+			b, err = docs.Render(ctx, l, o)
+		}
+	}
 	if err != nil {
 		return userError(err, getenv)
 	}
-	b, err := docs.Render(ctx, l, document.Options{Format: f, Copy: copyKind})
-	if err != nil {
-		return userError(err, getenv)
+	if permit != nil {
+		what = fmt.Sprintf("%s %s of %s (version %d)", permit.TypeName, permit.Number, permit.HolderName, permit.Version)
+	}
+	if copying {
+		what = "watermarked copy for " + mark.CallerName + " of " + what
 	}
 	if *out == "-" {
 		_, err = stdout.Write(b)
@@ -108,6 +164,6 @@ func cmdRender(ctx context.Context, args []string, getenv func(string) string, s
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%s: %s %s of %s (%s, version %d), %d bytes\n", *out, f, copyKind, l.Face.Name, l.Code, l.Version, len(b))
+	fmt.Fprintf(stderr, "%s: %s %s, %s, %d bytes\n", *out, f, copyKind, what, len(b))
 	return nil
 }

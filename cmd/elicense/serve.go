@@ -14,6 +14,7 @@ import (
 	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/notice/webhook"
+	"github.com/elicense/elicense/internal/present"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/signing"
 	"github.com/elicense/elicense/internal/web"
@@ -112,8 +113,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cat := withApplications(ap, lib, share)
 
 	// @stats
+	// Usage statistics, rolled up from the audit log every few seconds.
+	statsSvc := ap.startStats(ctx, logger)
 
 	// @present
+	// Showing licences from the wallet (出示) and the uses of a licence.
+	presentSvc := present.NewService(present.Config{Identity: ap.identity, Licences: ap.licenses, Keys: ap.keys,
+		Audit: ap.audit, PublicURL: c.PublicURL, Clock: ap.clock, ClientName: ap.clientName})
 
 	// @sign
 	// Signing on behalf of entities with their own seals, and the wallet's inbox (issue 7).
@@ -123,7 +129,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,
-		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box, Notices: notices})
+		Clock: ap.clock, PublicURL: c.PublicURL, Library: lib, Signing: signer, Inbox: box, Notices: notices,
+		Present: presentSvc, Stats: statsSvc})
 	if err != nil {
 		return err
 	}

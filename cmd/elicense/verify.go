@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/elicense/elicense/internal/document"
 )
@@ -103,6 +104,20 @@ func printReport(w io.Writer, r *document.Report, en bool) {
 	}
 	if r.Authority != "" {
 		fmt.Fprintf(w, "  %s (%s)\n", r.Authority, r.AuthorityCode)
+	}
+	if r.Kind == "permit" {
+		fmt.Fprintf(w, "  %s %s (%s) %s %s, %s %s\n", pick("证照类型", "type"), r.TypeName, r.TypeCode,
+			pick("编号", "number"), r.Number, pick("状态", "status"), r.PermitStatus)
+	}
+	if m := r.Copy; m != nil {
+		fmt.Fprintf(w, "  %s %s: %s %s (%s), %s %s, %s %s, %s %s",
+			pick("加注件", "copy"), m.ID, pick("用证单位", "for"), m.CallerName, m.Caller,
+			pick("事由", "cause"), m.Cause, pick("事项", "item"), m.Item, pick("办件", "case"), m.Case)
+		fmt.Fprintf(w, ", %s %s", pick("加注时间", "made"), m.At.Format(time.RFC3339))
+		if !m.Expires.IsZero() {
+			fmt.Fprintf(w, ", %s %s", pick("有效期至", "expires"), m.Expires.Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
 	}
 	for _, c := range r.Checks {
 		mark := "ok  "

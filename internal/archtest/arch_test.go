@@ -50,6 +50,8 @@ func TestDependencyRules(t *testing.T) {
 	domain = append(domain, "internal/library")                           // issue 5: the licence library
 	domain = append(domain, "internal/signing/signreq", "internal/inbox") // issue 7: signing, inbox
 	domain = append(domain, "internal/notice")                            // issue 5: change notices
+	domain = append(domain, "internal/present")                           // issue 7: presentation QR
+	domain = append(domain, "internal/stats")                             // issue 6: statistics
 	forbidden := []string{"database/sql", "net/http", mod + "internal/store", mod + "internal/web",
 		"modernc.org/sqlite", "github.com/jackc/pgx"}
 	for _, pkg := range domain {

@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	"github.com/elicense/elicense/internal/gm"
-	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/qrtoken"
 )
 
@@ -194,6 +193,7 @@ func newEmblemRes(b []byte) (*emblemRes, error) {
 
 // qrKey identifies a QR code: the token's claims and the address of the verification page.
 type qrKey struct {
+	permit                bool // a permit token (qrtoken.TypePermit), not a licence's
 	identifier, code      string
 	version               int
 	issuedAt              int64
@@ -208,18 +208,18 @@ type qrEntry struct {
 	png   *packed
 }
 
-// qrFor returns the QR code of licence version l, making it on first use: a token signed by the
-// registering authority (package qrtoken) in the URL of the public verification page,
-// {publicURL}/v/{token}, drawn as a QR code.
-func (s *Service) qrFor(ctx context.Context, l *license.Licence, signer gm.Signer, certSerial, publicURL string) (*qrEntry, error) {
-	k := qrKey{identifier: l.Identifier, code: l.Code, version: l.Version, issuedAt: l.IssuedAt.Unix(),
-		authority: l.AuthorityCode, certSerial: certSerial, publicURL: publicURL}
+// qrFor returns the QR code of a licence or permit version, making it on first use: a token with
+// claims c signed by the registering authority or issuing department (package qrtoken) in the
+// URL of the public verification page, {publicURL}/v/{token}, drawn as a QR code.
+func (s *Service) qrFor(ctx context.Context, c qrtoken.Claims, signer gm.Signer, publicURL string) (*qrEntry, error) {
+	k := qrKey{permit: c.Type == qrtoken.TypePermit, identifier: c.Identifier, code: c.Code, version: c.Version, issuedAt: c.IssuedAt.Unix(),
+		authority: c.AuthorityCode, certSerial: c.CertSerial, publicURL: publicURL}
 	if v, ok := s.qrs.get(k); ok {
 		return v, nil
 	}
-	tok, err := licenceToken(ctx, l, signer, certSerial)
+	tok, err := qrtoken.Encode(ctx, signer, c)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("document: qr token: %w", err)
 	}
 	img, err := qrPNG(qrtoken.URL(publicURL, tok))
 	if err != nil {

@@ -11,9 +11,11 @@
 package document
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +108,16 @@ type Config struct {
 	PublicURL string
 	Font      []byte // TrueType; the embedded WenQuanYi Micro Hei when nil
 	Emblem    []byte // PNG/JPEG; the placeholder mark when nil
+	// Permits finds the registered data of permits (licences of other types) for verification;
+	// without it a permit file's register check reports "not enough data".
+	Permits Permits
+	// PlatformName is the platform's name on the seal of watermarked copies (at most 40
+	// characters); DefaultPlatformName when empty. The seal is made once, with the name of the day.
+	PlatformName string
 }
+
+// DefaultPlatformName is the platform's name on copies' seals when Config.PlatformName is empty.
+const DefaultPlatformName = "电子证照共享平台"
 
 // Service renders licence documents and verifies them. It is safe for concurrent use.
 type Service struct {
@@ -117,6 +128,9 @@ type Service struct {
 	publicURL string
 	font      []byte
 	emblem    []byte
+	permits   Permits
+	// platformName is the name on the platform's seal for copies.
+	platformName string
 
 	fonts    sync.Map // fontKey → *fontRes
 	fontMu   sync.Mutex
@@ -138,6 +152,7 @@ type Service struct {
 func NewService(c Config) *Service {
 	s := &Service{keys: c.Keys, docKeys: c.DocKeys, licences: c.Licences, clock: c.Clock,
 		publicURL: strings.TrimSuffix(c.PublicURL, "/"), font: c.Font, emblem: c.Emblem,
+		permits: c.Permits, platformName: c.PlatformName,
 		qrs: newBoundedCache[qrKey, *qrEntry](qrCacheSize), subsetCap: subsetCacheSize,
 		tokenSigs: newBoundedCache[string, *qrtoken.Token](tokenCacheSize)}
 	if s.docKeys == nil && s.keys != nil {
@@ -148,6 +163,9 @@ func NewService(c Config) *Service {
 	}
 	if s.font == nil {
 		s.font = font.Default()
+	}
+	if s.platformName == "" {
+		s.platformName = DefaultPlatformName
 	}
 	return s
 }
@@ -215,6 +233,9 @@ func (s *Service) emblemFor(b []byte) (*emblemRes, error) {
 type sealRes struct {
 	der     []byte
 	picture []byte // PNG
+	// packed is the picture prepared for an OFD package (a copy shows the authority's seal as a
+	// picture), made on first use.
+	packed  func() *packed
 	validTo time.Time
 	// wMM and hMM are the picture's size as the seal gives it, in mm.
 	wMM, hMM int
@@ -261,7 +282,8 @@ func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, err
 	if err != nil {
 		return nil, fmt.Errorf("document: stored seal of %s: %w", a.Code, err)
 	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM}
+	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM,
+		packed: sync.OnceValue(func() *packed { return pack(sl.Picture, flate.NoCompression) })}
 	s.seals.Store(id, r)
 	return r, nil
 }
@@ -301,26 +323,62 @@ func (s *Service) makeSeal(ctx context.Context, a *keys.Authority) ([]byte, erro
 	})
 }
 
-// rendering is everything both writers need for one licence.
+// rendering is everything both writers need for one document.
 type rendering struct {
-	lic     *license.Licence
-	opts    Options
-	lay     *layout
-	font    *fontRes
-	emblem  *emblemRes
-	qr      *qrEntry
-	auth    *keys.Authority
-	signer  gm.Signer
+	lic    *license.Licence // the licence; nil for a permit
+	opts   Options
+	lay    *layout
+	font   *fontRes
+	emblem *emblemRes
+	qr     *qrEntry
+	// auth is the licence's registering authority or the permit's issuing department, signer its
+	// current SM2 key (the QR token; a permit's data).
+	auth   *keys.Authority
+	signer gm.Signer
+	// sealBy is who seals the file: the authority for an original, the platform for a copy;
+	// seal is its electronic seal, drawn at stamp on the first page.
+	sealBy  sealIdentity
 	seal    *sealRes
+	stamp   rectBox
 	payload payload
+	meta    docMeta
+	copy    *copyOverlay // a watermarked copy (加注件); nil for an original
 	at      time.Time
+}
+
+// sealIdentity is who seals a document: the SM2 signer with its certificate for the OFD seal,
+// and the document-signing key for the PDF signature.
+type sealIdentity struct {
+	signer gm.Signer
+	cert   []byte // DER
+	name   string
+	region string
+	pdf    func(ctx context.Context) (*keys.DocumentSigner, error)
+}
+
+// docMeta is what a document says about itself outside its pages: the OFD DocInfo and the PDF
+// information dictionary and signature.
+type docMeta struct {
+	Title, Author, Subject, Keywords string
+	Category                         string // the OFD Subject: 电子营业执照, the permit's type name
+	Reason                           string // of the PDF signature
+	ReasonASCII                      string // the same in ASCII, for a Reason pdfsign cannot write (pdfsignText)
+	Custom                           []customData
+}
+
+// customData is a name/value of the document's metadata: OFD CustomData (ZH names it), PDF
+// information dictionary entry (Key, a PDF name).
+type customData struct {
+	ZH, Key, Value string
 }
 
 // Render renders licence version l as a sealed document.
 func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]byte, error) {
-	if l == nil {
-		return nil, errors.New("document: render: no licence")
-	}
+	return s.renderLicence(ctx, l, o, nil)
+}
+
+// options checks o and fills in the defaults.
+func (s *Service) options(o Options) (Options, error) {
 	if o.Format == "" {
 		o.Format = OFD
 	}
@@ -328,30 +386,35 @@ func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]
 		o.Copy = Original
 	}
 	if o.Format != OFD && o.Format != PDF {
-		return nil, errs.Invalidf("format", "文件格式 %q 不支持，应为 ofd 或 pdf", "format %q is not supported: want ofd or pdf", o.Format)
+		return o, errs.Invalidf("format", "文件格式 %q 不支持，应为 ofd 或 pdf", "format %q is not supported: want ofd or pdf", o.Format)
 	}
 	if o.Copy != Original && o.Copy != Duplicate {
-		return nil, errs.Invalidf("copy", "%q 不是正本(original)或副本(duplicate)", "copy %q is neither original nor duplicate", o.Copy)
+		return o, errs.Invalidf("copy", "%q 不是正本(original)或副本(duplicate)", "copy %q is neither original nor duplicate", o.Copy)
 	}
 	if o.PublicURL == "" {
 		o.PublicURL = s.publicURL
 	}
 	if o.PublicURL == "" {
-		return nil, errors.New("document: render: no public URL for the QR code")
+		return o, errors.New("document: render: no public URL for the QR code")
 	}
-	r := &rendering{lic: l, opts: o, at: s.now()}
-	var err error
+	return o, nil
+}
+
+// start begins a rendering: options, font, emblem, and the authority's key and seal.
+func (s *Service) start(ctx context.Context, o Options, authorityCode string) (*rendering, error) {
+	o, err := s.options(o)
+	if err != nil {
+		return nil, err
+	}
+	r := &rendering{opts: o, at: s.now()}
 	if r.font, err = s.fontFor(o.Font); err != nil {
 		return nil, err
 	}
 	if r.emblem, err = s.emblemFor(o.Emblem); err != nil {
 		return nil, err
 	}
-	if r.lay, err = layoutLicence(l, layoutOptions{Copy: o.Copy, Font: r.font.font}); err != nil {
-		return nil, err
-	}
-	if r.auth, r.signer, err = s.keys.AuthoritySigner(ctx, l.AuthorityCode); err != nil {
-		return nil, fmt.Errorf("document: authority of %s: %w", l.Code, err)
+	if r.auth, r.signer, err = s.keys.AuthoritySigner(ctx, authorityCode); err != nil {
+		return nil, fmt.Errorf("document: authority %s: %w", authorityCode, err)
 	}
 	if r.seal, err = s.sealFor(ctx, r.auth); err != nil {
 		return nil, err
@@ -359,9 +422,17 @@ func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]
 	if r.at.After(r.seal.validTo) {
 		return nil, fmt.Errorf("document: the seal of %s expired on %s (renew the authority's certificate)", r.auth.Code, r.seal.validTo.Format(time.DateOnly))
 	}
-	// The layout's stamp is for a picture of sealPictureMM; a seal whose picture has another size
-	// (one made before the margin around the ring was widened is 42 mm) keeps its own, centred
-	// on the same point.
+	r.sealBy = sealIdentity{signer: r.signer, cert: r.auth.CertDER, name: r.auth.Name, region: r.auth.Region,
+		pdf: func(ctx context.Context) (*keys.DocumentSigner, error) {
+			return s.docKeys.DocumentSigner(ctx, r.auth.Code)
+		}}
+	return r, nil
+}
+
+// placeSeal sets where the authority's seal goes: the layout's box, for a picture of
+// sealPictureMM; a seal whose picture has another size (one made before the margin around the
+// ring was widened is 42 mm) keeps its own, centred on the same point.
+func (r *rendering) placeSeal() {
 	if w, h := r.seal.wMM, r.seal.hMM; w > 0 && h > 0 && (w != sealPictureMM || h != sealPictureMM) {
 		b := r.lay.Seal
 		cx, cy := b.X+b.W/2, b.Y+b.H/2
@@ -369,14 +440,46 @@ func (s *Service) Render(ctx context.Context, l *license.Licence, o Options) ([]
 		b.X, b.Y = cx-b.W/2, cy-b.H/2
 		r.lay.Seal = b
 	}
-	if r.qr, err = s.qrFor(ctx, l, r.signer, r.auth.Serial, o.PublicURL); err != nil {
+	r.stamp = r.lay.Seal
+}
+
+// renderLicence renders licence version l: an original, or with m a watermarked copy.
+func (s *Service) renderLicence(ctx context.Context, l *license.Licence, o Options, m *Mark) ([]byte, error) {
+	if l == nil {
+		return nil, errors.New("document: render: no licence")
+	}
+	r, err := s.start(ctx, o, l.AuthorityCode)
+	if err != nil {
 		return nil, err
 	}
-	r.payload = newPayload(l, o.Copy, r.at)
-	switch o.Format {
-	case PDF:
-		return s.renderPDF(ctx, r)
-	default:
-		return s.renderOFD(ctx, r)
+	r.lic = l
+	if r.lay, err = layoutLicence(l, layoutOptions{Copy: r.opts.Copy, Font: r.font.font}); err != nil {
+		return nil, err
 	}
+	r.placeSeal()
+	if r.qr, err = s.qrFor(ctx, licenceClaims(l, r.auth.Serial), r.signer, r.opts.PublicURL); err != nil {
+		return nil, err
+	}
+	r.payload = newPayload(l, r.opts.Copy, r.at)
+	r.meta = docMeta{
+		Title: "营业执照 " + l.Face.Name, Author: r.auth.Name,
+		Subject: "电子营业执照 " + l.Identifier, Keywords: l.Code,
+		Category: "电子营业执照", Reason: "电子营业执照 " + l.Identifier, ReasonASCII: "e-business licence " + l.Identifier,
+		Custom: []customData{{"电子证照标识", "Identifier", l.Identifier}, {"统一社会信用代码", "Code", l.Code},
+			{"版本", "Version", strconv.Itoa(l.Version)}},
+	}
+	if m != nil {
+		if err := s.prepareCopy(ctx, r, m); err != nil {
+			return nil, err
+		}
+	}
+	return s.write(ctx, r)
+}
+
+// write writes the rendering in its format.
+func (s *Service) write(ctx context.Context, r *rendering) ([]byte, error) {
+	if r.opts.Format == PDF {
+		return s.renderPDF(ctx, r)
+	}
+	return s.renderOFD(ctx, r)
 }

@@ -83,7 +83,7 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
 // renderOFD writes the layout as an OFD package and seals it: every file but OFD.xml, the
 // signature list and the signature outputs is listed with its SM3 hash in Signature.xml, and
-// SignedValue.dat is the authority's SES_Signature (GB/T 38540) over SM3(Signature.xml), with a
+// SignedValue.dat is the authority's (for a copy, the platform's) SES_Signature (GB/T 38540) over SM3(Signature.xml), with a
 // StampAnnot over the date on the first page.
 func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 	f := r.font.font
@@ -100,6 +100,9 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		b.Grow(4096)
 		b.WriteString(xmlHeader)
 		fmt.Fprintf(&b, `<ofd:Page xmlns:ofd="%s"><ofd:Content><ofd:Layer ID="%d">`, ofdNS, id())
+		if r.copy != nil {
+			r.copy.ofdWatermark(&b, r, id)
+		}
 		for _, rc := range pg.Rects {
 			h := rc.Line / 2
 			fmt.Fprintf(&b, `<ofd:PathObject ID="%d" Boundary="%s %s %s %s" LineWidth="%s" Stroke="true" Fill="false">`+
@@ -145,6 +148,9 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 			}
 			fmt.Fprintf(&b, `>%s</ofd:TextCode></ofd:TextObject>`, esc(t.Text))
 		}
+		if r.copy != nil && i == 0 {
+			r.copy.ofdFirstPage(&b, r, id)
+		}
 		b.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
 		pages[i] = []byte(b.String())
 	}
@@ -167,24 +173,26 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 	doc.WriteString(`</ofd:Pages><ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments></ofd:Document>`)
 
 	publicRes := fmt.Sprintf(xmlHeader+`<ofd:Res xmlns:ofd="%s" BaseLoc="Res"><ofd:Fonts>`+
-		`<ofd:Font ID="%d" FontName="%s" FamilyName="%s"><ofd:FontFile>%s</ofd:FontFile></ofd:Font></ofd:Fonts></ofd:Res>`,
-		ofdNS, idFont, esc(f.Name()), esc(f.Name()), fontFileName)
+		`<ofd:Font ID="%d" FontName="%s" FamilyName="%s"><ofd:FontFile>%s</ofd:FontFile></ofd:Font>%s</ofd:Fonts></ofd:Res>`,
+		ofdNS, idFont, esc(f.Name()), esc(f.Name()), fontFileName, r.copy.ofdFont(f))
 	emblemName := "emblem." + strings.ToLower(r.emblem.format)
 	documentRes := fmt.Sprintf(xmlHeader+`<ofd:Res xmlns:ofd="%s" BaseLoc="Res"><ofd:MultiMedias>`+
 		`<ofd:MultiMedia ID="%d" Type="Image" Format="%s"><ofd:MediaFile>%s</ofd:MediaFile></ofd:MultiMedia>`+
 		`<ofd:MultiMedia ID="%d" Type="Image" Format="PNG"><ofd:MediaFile>%s</ofd:MediaFile></ofd:MultiMedia>`+
-		`</ofd:MultiMedias></ofd:Res>`, ofdNS, idEmblem, r.emblem.format, emblemName, idQR, qrFileName)
+		`%s</ofd:MultiMedias></ofd:Res>`, ofdNS, idEmblem, r.emblem.format, emblemName, idQR, qrFileName, r.copy.ofdMedia())
 
-	docID := gm.SM3([]byte(r.lic.Identifier + "\x00" + r.at.Format(time.RFC3339Nano)))
+	docID := gm.SM3([]byte(r.payload.Identifier + "\x00" + r.at.Format(time.RFC3339Nano)))
+	var custom strings.Builder
+	for _, c := range r.meta.Custom {
+		fmt.Fprintf(&custom, `<ofd:CustomData Name="%s">%s</ofd:CustomData>`, esc(c.ZH), esc(c.Value))
+	}
 	ofdXML := fmt.Sprintf(xmlHeader+`<ofd:OFD xmlns:ofd="%s" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>`+
 		`<ofd:DocID>%s</ofd:DocID><ofd:Title>%s</ofd:Title><ofd:Author>%s</ofd:Author><ofd:Subject>%s</ofd:Subject>`+
-		`<ofd:CreationDate>%s</ofd:CreationDate><ofd:Creator>elicense</ofd:Creator><ofd:CustomDatas>`+
-		`<ofd:CustomData Name="电子证照标识">%s</ofd:CustomData><ofd:CustomData Name="统一社会信用代码">%s</ofd:CustomData>`+
-		`<ofd:CustomData Name="版本">%d</ofd:CustomData></ofd:CustomDatas></ofd:DocInfo>`+
+		`<ofd:CreationDate>%s</ofd:CreationDate><ofd:Creator>elicense</ofd:Creator><ofd:CustomDatas>%s</ofd:CustomDatas></ofd:DocInfo>`+
 		`<ofd:DocRoot>%s</ofd:DocRoot><ofd:Signatures>%s</ofd:Signatures></ofd:DocBody></ofd:OFD>`,
-		ofdNS, hex.EncodeToString(docID[:16]), esc("营业执照 "+r.lic.Face.Name), esc(r.auth.Name),
-		esc("电子营业执照"), r.at.In(chinaTime).Format(time.DateOnly),
-		esc(r.lic.Identifier), esc(r.lic.Code), r.lic.Version, docPath, signaturesPath)
+		ofdNS, hex.EncodeToString(docID[:16]), esc(r.meta.Title), esc(r.meta.Author),
+		esc(r.meta.Category), r.at.In(chinaTime).Format(time.DateOnly),
+		custom.String(), docPath, signaturesPath)
 	signaturesXML := fmt.Sprintf(xmlHeader+`<ofd:Signatures xmlns:ofd="%s"><ofd:MaxSignId>1</ofd:MaxSignId>`+
 		`<ofd:Signature ID="1" Type="%s" BaseLoc="/%s"/></ofd:Signatures>`, ofdNS, ofdSignatureType, signaturePath)
 
@@ -211,6 +219,9 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		ofdEntry{"Doc_0/Res/" + fontFileName, sub.packed()},
 		ofdEntry{"Doc_0/Res/" + emblemName, r.emblem.ofd},
 		ofdEntry{"Doc_0/Res/" + qrFileName, r.qr.png},
+	)
+	entries = append(entries, r.copy.ofdEntries()...)
+	entries = append(entries,
 		xmlEntry(attachmentsPath, []byte(attachments)),
 		xmlEntry(payloadPath, payloadData),
 		sigsFile,
@@ -230,12 +241,12 @@ func (s *Service) renderOFD(ctx context.Context, r *rendering) ([]byte, error) {
 		fmt.Fprintf(&sx, `<ofd:Reference FileRef="/%s"><ofd:CheckValue>%s</ofd:CheckValue></ofd:Reference>`,
 			esc(e.name), base64.StdEncoding.EncodeToString(e.sm3[:]))
 	}
-	sb := r.lay.Seal
+	sb := r.stamp
 	fmt.Fprintf(&sx, `</ofd:References><ofd:StampAnnot ID="1" PageRef="%d" Boundary="%s %s %s %s"/></ofd:SignedInfo>`+
 		`<ofd:SignedValue>/%s</ofd:SignedValue></ofd:Signature>`, pageIDs[0], num(sb.X), num(sb.Y), num(sb.W), num(sb.H), signedValuePath)
 	sigXML := []byte(sx.String())
 	digest := gm.SM3(sigXML)
-	signed, err := seal.Sign(ctx, r.seal.der, r.signer, r.auth.CertDER, digest[:], "/"+signaturePath, r.at)
+	signed, err := seal.Sign(ctx, r.seal.der, r.sealBy.signer, r.sealBy.cert, digest[:], "/"+signaturePath, r.at)
 	if err != nil {
 		return nil, fmt.Errorf("document: ofd seal: %w", err)
 	}

@@ -10,8 +10,12 @@ import (
 	"github.com/elicense/elicense/internal/license"
 )
 
-// payloadFormat names the embedded licence data format and its version.
-const payloadFormat = "elicense-licence-data/1"
+// payloadFormat names the embedded licence data format and its version; permitPayloadFormat the
+// embedded data of a permit (a licence of another type).
+const (
+	payloadFormat       = "elicense-licence-data/1"
+	permitPayloadFormat = "elicense-permit-data/1"
+)
 
 // payloadName is the file name of the embedded licence data (OFD attachment, PDF embedded file).
 const payloadName = "licence.json"
@@ -34,6 +38,10 @@ type payload struct {
 	IssuedAt      time.Time `json:"issued_at"`
 	Copy          Copy      `json:"copy"`
 	RenderedAt    time.Time `json:"rendered_at"`
+	// TypeCode is a permit's licence type code (permits only).
+	TypeCode string `json:"type_code,omitempty"`
+	// Mark is whom a watermarked copy (加注件) was made for; nil in an original.
+	Mark *Mark `json:"mark,omitempty"`
 	// Data is license.SignedBytes of the version (base64), Signature the authority's SM2
 	// signature over it (DER, base64).
 	Data      string `json:"data"`
@@ -67,7 +75,7 @@ func parsePayload(b []byte) (*payload, []byte, []byte, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, nil, nil, fmt.Errorf("embedded licence data: %w", err)
 	}
-	if p.Format != payloadFormat {
+	if p.Format != payloadFormat && p.Format != permitPayloadFormat {
 		return nil, nil, nil, fmt.Errorf("embedded licence data: unknown format %q", p.Format)
 	}
 	data, err := base64.StdEncoding.DecodeString(p.Data)

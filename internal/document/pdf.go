@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 
 	"github.com/digitorus/pdf"
@@ -46,6 +48,11 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	if err := doc.AddTTFFontData(pdfFontFamily, sub.data); err != nil {
 		return nil, fmt.Errorf("document: pdf font: %w", err)
 	}
+	if r.copy != nil {
+		if err := doc.AddTTFFontData(pdfMarkFamily, r.copy.sub.data); err != nil {
+			return nil, fmt.Errorf("document: pdf font: %w", err)
+		}
+	}
 	// The images come from the render caches; gopdf copies them. Its compiled form of an image
 	// is cheap for these: the emblem has no alpha channel (emblemRes), the QR code and the seal
 	// are paletted, so gopdf passes their compressed data through.
@@ -54,6 +61,11 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	stamp := pdfImage("seal", r.seal.picture)
 	for i, pg := range r.lay.Pages {
 		doc.AddPage()
+		if r.copy != nil {
+			if err := r.copy.pdfWatermark(doc); err != nil {
+				return nil, err
+			}
+		}
 		for _, b := range pg.Rects {
 			doc.SetStrokeColor(b.Color[0], b.Color[1], b.Color[2])
 			doc.SetLineWidth(pt(b.Line))
@@ -80,7 +92,12 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 			}
 		}
 		if i == 0 {
-			sb := r.lay.Seal
+			if r.copy != nil {
+				if err := r.copy.pdfFirstPage(doc, r); err != nil {
+					return nil, err
+				}
+			}
+			sb := r.stamp
 			if err := doc.ImageByHolder(stamp, pt(sb.X), pt(sb.Y), &gopdf.Rect{W: pt(sb.W), H: pt(sb.H)}); err != nil {
 				return nil, fmt.Errorf("document: pdf seal image: %w", err)
 			}
@@ -91,14 +108,17 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 		return nil, fmt.Errorf("document: pdf: %w", err)
 	}
 	info := pdfInfo{
-		Title: "营业执照 " + r.lic.Face.Name, Author: r.auth.Name,
-		Subject: "电子营业执照 " + r.lic.Identifier, Keywords: r.lic.Code, Producer: "elicense",
+		Title: r.meta.Title, Author: r.meta.Author,
+		Subject: r.meta.Subject, Keywords: r.meta.Keywords, Producer: "elicense",
+	}
+	if r.copy != nil || r.lic == nil { // a licence's original keeps the information it always had
+		info.Custom = r.meta.Custom
 	}
 	withData, err := appendAttachment(raw, r.payload.marshal(), info, r.at)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.docKeys.DocumentSigner(ctx, r.auth.Code)
+	ds, err := r.sealBy.pdf(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("document: pdf signing key: %w", err)
 	}
@@ -111,8 +131,8 @@ func (s *Service) renderPDF(ctx context.Context, r *rendering) ([]byte, error) {
 	err = sign.Sign(bytes.NewReader(withData), &out, rdr, int64(len(withData)), sign.SignData{
 		Signature: sign.SignDataSignature{
 			Info: sign.SignDataSignatureInfo{
-				Name: r.auth.Name, Location: r.auth.Region, Date: r.at,
-				Reason: "电子营业执照 " + r.lic.Identifier,
+				Name: pdfsignText(r.sealBy.name, ds.Cert.Subject.SerialNumber), Location: pdfsignText(r.sealBy.region, ""), Date: r.at,
+				Reason: pdfsignText(r.meta.Reason, r.meta.ReasonASCII),
 			},
 			CertType:   sign.CertificationSignature,
 			DocMDPPerm: sign.DoNotAllowAnyChangesPerms,
@@ -142,6 +162,8 @@ func pdfImage(id string, b []byte) imageHolder { return imageHolder{id, bytes.Ne
 // pdfInfo is the document information dictionary written with the attachment.
 type pdfInfo struct {
 	Title, Author, Subject, Keywords, Producer string
+	// Custom entries (a copy's mark), each under its PDF name Key.
+	Custom []customData
 }
 
 var (
@@ -186,13 +208,39 @@ func appendAttachment(raw, data []byte, info pdfInfo, at interface{ Format(strin
 	obj(fs, fmt.Sprintf("<< /Type /Filespec /F %s /UF %s /AFRelationship /Data /Desc %s /EF << /F %d 0 R >> >>",
 		pdfText(payloadName), pdfText(payloadName), pdfText("登记机关签名的执照数据 (licence data signed by the registering authority, SM2)"), ef))
 	date := "D:" + at.Format("20060102150405") + "Z"
-	obj(inf, fmt.Sprintf("<< /Title %s /Author %s /Subject %s /Keywords %s /Creator %s /Producer %s /CreationDate (%s) /ModDate (%s) >>",
-		pdfText(info.Title), pdfText(info.Author), pdfText(info.Subject), pdfText(info.Keywords), pdfText("elicense"), pdfText(info.Producer), date, date))
+	var custom strings.Builder
+	for _, c := range info.Custom {
+		fmt.Fprintf(&custom, " /%s %s", c.Key, pdfText(c.Value))
+	}
+	obj(inf, fmt.Sprintf("<< /Title %s /Author %s /Subject %s /Keywords %s /Creator %s /Producer %s /CreationDate (%s) /ModDate (%s)%s >>",
+		pdfText(info.Title), pdfText(info.Author), pdfText(info.Subject), pdfText(info.Keywords), pdfText("elicense"), pdfText(info.Producer), date, date, custom.String()))
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n%d 3\n%010d 00000 n \n%010d 00000 n \n%010d 00000 n \n",
 		offsets[1], ef, offsets[ef], offsets[fs], offsets[inf])
 	fmt.Fprintf(&b, "trailer\n<<\n  /Size %d\n  /Root 1 0 R\n  /Info %d 0 R\n  /Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n", inf+1, inf, prev, xref)
 	return b.Bytes(), nil
+}
+
+// pdfsignText returns s when package pdfsign writes it correctly, else fallback: pdfsign writes
+// non-ASCII text as UTF-16BE in a literal string without escaping, so a character one of whose
+// two bytes is '(', ')', '\\' or CR (用 is U+7528) would break or garble the signature dictionary.
+func pdfsignText(s, fallback string) string {
+	if !slices.ContainsFunc([]rune(s), func(r rune) bool { return r >= 0x80 }) {
+		return s // ASCII: pdfsign escapes it
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		for _, b := range [2]byte{byte(u >> 8), byte(u)} {
+			if b == '(' || b == ')' || b == '\\' || b == '\r' {
+				return strings.Map(func(r rune) rune { // the fallback must be ASCII
+					if r >= 0x80 {
+						return '?'
+					}
+					return r
+				}, fallback)
+			}
+		}
+	}
+	return s
 }
 
 // pdfText encodes s as a PDF text string: UTF-16BE with a byte-order mark, in hex.

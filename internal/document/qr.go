@@ -14,12 +14,18 @@ import (
 	"github.com/elicense/elicense/internal/qrtoken"
 )
 
-// licenceToken is the QR token of licence version l, signed by its authority's current key.
-func licenceToken(ctx context.Context, l *license.Licence, signer gm.Signer, certSerial string) (string, error) {
-	tok, err := qrtoken.Encode(ctx, signer, qrtoken.Claims{
+// licenceClaims are the claims of the QR token of licence version l, signed by its authority's
+// certificate with serial certSerial.
+func licenceClaims(l *license.Licence, certSerial string) qrtoken.Claims {
+	return qrtoken.Claims{
 		Type: qrtoken.TypeLicence, Identifier: l.Identifier, Code: l.Code, Version: l.Version,
 		IssuedAt: l.IssuedAt.UTC().Truncate(1e9), AuthorityCode: l.AuthorityCode, CertSerial: certSerial,
-	})
+	}
+}
+
+// licenceToken is the QR token of licence version l, signed by its authority's current key.
+func licenceToken(ctx context.Context, l *license.Licence, signer gm.Signer, certSerial string) (string, error) {
+	tok, err := qrtoken.Encode(ctx, signer, licenceClaims(l, certSerial))
 	if err != nil {
 		return "", fmt.Errorf("document: qr token: %w", err)
 	}

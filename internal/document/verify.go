@@ -86,6 +86,17 @@ type Report struct {
 	// SignedBy is SignedByEntity for a document sealed on behalf of a market entity (Code and
 	// Name are then the entity's, and there is no licence identifier); empty for a licence.
 	SignedBy string `json:"signed_by,omitempty"`
+
+	// A permit (a licence of another type): Kind is "permit"; Code and Name are the holder's (a
+	// person's masked), Authority and AuthorityCode the issuing department.
+	Kind         string `json:"kind,omitempty"`
+	TypeCode     string `json:"type_code,omitempty"`
+	TypeName     string `json:"type_name,omitempty"`
+	Number       string `json:"number,omitempty"`
+	PermitStatus string `json:"permit_status,omitempty"` // the permit's status in the library now
+	// Copy is the mark of a watermarked copy (加注件): for whom, why, the case, when, until when.
+	// A copy that checks out has Result 0 and the words "valid copy"; nil for an original.
+	Copy *Mark `json:"copy,omitempty"`
 }
 
 func newReport(format string) *Report { return &Report{Result: ResultValid, Format: format} }
@@ -116,6 +127,9 @@ func (r *Report) finish() *Report {
 	r.Valid = r.Result == ResultValid
 	w := resultWords[r.Result]
 	r.ZH, r.EN = w.zh, w.en
+	if r.Copy != nil && r.Result == ResultValid {
+		r.ZH, r.EN = copyValidZH, copyValidEN
+	}
 	var zh, en []string
 	for _, c := range r.Checks {
 		if !c.OK {
@@ -307,7 +321,7 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (*Report, error
 	if !verified {
 		var pub *ecdsa.PublicKey
 		switch t.Type {
-		case qrtoken.TypeLicence:
+		case qrtoken.TypeLicence, qrtoken.TypePermit:
 			pub, err = s.authorityKey(ctx, t.AuthorityCode, t.CertSerial)
 		case qrtoken.TypePresentation:
 			var sg gm.Signer
@@ -332,6 +346,12 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (*Report, error
 		s.tokenSigs.put(tok, t)
 	}
 	r.pass("token_signature", "二维码由登记机关签名，内容未被改动", "the QR code is signed by the registering authority and unaltered")
+	if t.Type == qrtoken.TypePermit {
+		if err := s.checkPermitToken(ctx, r, t); err != nil {
+			return nil, err
+		}
+		return r.finish(), nil
+	}
 	l, err := s.licenceVersion(ctx, t.Code, t.Identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):

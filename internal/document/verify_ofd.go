@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -253,6 +252,7 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 	exempt := map[string]bool{ofdXMLPath: true, sigsFile: true}
 	covered := map[string]bool{}
 	var signerCodes, signerSerials []string
+	var signerCerts [][]byte
 	sigDir := path.Dir(sigsFile)
 	for i, sg := range sigs.Signature {
 		sigFile := resolve(sigDir, sg.BaseLoc)
@@ -334,6 +334,7 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 			if c, err := gm.ParseCertificate(sig.SignerCert); err == nil {
 				signerCodes = append(signerCodes, gm.NameOf(c.Subject).CreditCode)
 				signerSerials = append(signerSerials, c.SerialNumber.Text(16))
+				signerCerts = append(signerCerts, sig.SignerCert)
 			}
 		}
 	}
@@ -381,10 +382,10 @@ func (s *Service) verifyOFD(ctx context.Context, file []byte) (*Report, error) {
 	if h := gm.SM3(sigsXML); p.SignaturesXML != base64.StdEncoding.EncodeToString(h[:]) {
 		r.fail(ResultWrong, "references", sigsFile+" 在签章后被改动", sigsFile+" was changed after sealing")
 	}
-	if len(signerCodes) > 0 && !slices.Contains(signerCodes, p.AuthorityCode) {
-		r.fail(ResultWrong, "seal", "签章人不是该执照的登记机关", "the signer is not the licence's registering authority")
+	if err := s.checkOFDSigner(ctx, r, p, signerCodes, signerCerts); err != nil {
+		return nil, err
 	}
-	if err := s.checkLicence(ctx, r, p, lic, sigv); err != nil {
+	if err := s.checkPayload(ctx, r, p, lic, sigv); err != nil {
 		return nil, err
 	}
 	return r.finish(), nil

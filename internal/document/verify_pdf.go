@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
-	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -115,10 +114,8 @@ func (s *Service) verifyPDF(ctx context.Context, file []byte) (*Report, error) {
 	if err != nil {
 		return bad("data", "嵌入的执照数据无法读取", err.Error())
 	}
-	if signer.Subject.SerialNumber != p.AuthorityCode {
-		r.fail(ResultWrong, "signature", "签名人不是该执照的登记机关", fmt.Sprintf("the signer (%s) is not the licence's registering authority", signer.Subject.SerialNumber))
-	}
-	if err := s.checkLicence(ctx, r, p, data, sig); err != nil {
+	checkPDFSigner(r, p, signer.Subject.SerialNumber)
+	if err := s.checkPayload(ctx, r, p, data, sig); err != nil {
 		return nil, err
 	}
 	return r.finish(), nil

@@ -1,6 +1,7 @@
 // Package qrtoken makes and reads the compact SM2-signed tokens carried in QR codes: the licence
 // QR printed on every licence document (TypeLicence, signed by the registering authority) and the
-// wallet's dynamic presentation QR (TypePresentation, signed by the platform, short-lived).
+// wallet's dynamic presentation QR (TypePresentation, signed by the platform, short-lived), and the
+// QR on the documents of other licence types (TypePermit, signed by the issuing department).
 //
 // A token is PAYLOAD.SIG, both base64url without padding (RFC 4648 §5): PAYLOAD is a binary
 // encoding of the claims (a type byte, a format version byte, then the fields, each length
@@ -44,6 +45,10 @@ const (
 	// TypePresentation is the wallet's dynamic QR: signed by the platform, valid until Expires
 	// (minutes), carrying the fields the holder chose to show and the presenter's role.
 	TypePresentation byte = 2
+	// TypePermit is the QR of a licence of another type (a permit such as 食品经营许可证): signed
+	// by the issuing department, encoded like TypeLicence (Code is then the holder's code, masked
+	// for a person), valid as long as the permit version it names.
+	TypePermit byte = 3
 )
 
 // FormatVersion is the payload format this package writes (the second byte of the payload).
@@ -79,7 +84,7 @@ type Field struct {
 
 // Claims is what a token says.
 type Claims struct {
-	Type byte // TypeLicence or TypePresentation
+	Type byte // TypeLicence, TypePresentation or TypePermit
 	// Identifier is the licence identifier (电子证照标识); Code the holder's unified social credit
 	// code; Version the licence version.
 	Identifier, Code string
@@ -229,10 +234,10 @@ func bad(zh, en string, args ...any) error {
 
 // marshal validates c and returns its payload.
 func marshal(c Claims) ([]byte, error) {
-	if c.Type != TypeLicence && c.Type != TypePresentation {
+	if c.Type != TypeLicence && c.Type != TypePresentation && c.Type != TypePermit {
 		return nil, fmt.Errorf("unknown token type %d", c.Type)
 	}
-	if c.Type == TypeLicence && c.Identifier == "" {
+	if c.Type != TypePresentation && c.Identifier == "" {
 		return nil, errors.New("licence token has no identifier")
 	}
 	if c.Code == "" {
@@ -247,7 +252,7 @@ func marshal(c Claims) ([]byte, error) {
 	if c.CertSerial == "" {
 		return nil, errors.New("token has no certificate serial")
 	}
-	if c.Type == TypeLicence && (!c.Expires.IsZero() || c.Role != "" || len(c.Fields) > 0) {
+	if c.Type != TypePresentation && (!c.Expires.IsZero() || c.Role != "" || len(c.Fields) > 0) {
 		return nil, errors.New("a licence token has no expiry, role or fields")
 	}
 	var e enc
@@ -291,7 +296,7 @@ func unmarshal(b []byte) (Claims, error) {
 		return c, bad("令牌数据过短（%d 字节）", "token payload is truncated (%d bytes)", len(b))
 	}
 	c.Type = b[0]
-	if c.Type != TypeLicence && c.Type != TypePresentation {
+	if c.Type != TypeLicence && c.Type != TypePresentation && c.Type != TypePermit {
 		return c, bad("未知的令牌类型 %d", "unknown token type %d", int(c.Type))
 	}
 	if b[1] != FormatVersion {
@@ -339,7 +344,7 @@ func unmarshal(b []byte) (Claims, error) {
 		}
 		c.Identifier = id
 	}
-	if d.err == nil && (c.Code == "" || c.CertSerial == "" || c.Type == TypeLicence && c.Identifier == "") {
+	if d.err == nil && (c.Code == "" || c.CertSerial == "" || c.Type != TypePresentation && c.Identifier == "") {
 		d.fail("令牌缺少必需的字段", "token lacks a required field")
 	}
 	return c, d.err

@@ -219,7 +219,7 @@ func TestParseErrors(t *testing.T) {
 func TestEncodeRejects(t *testing.T) {
 	k := mustKey(t)
 	for name, mutate := range map[string]func(*Claims){
-		"unknown type":        func(c *Claims) { c.Type = 3 },
+		"unknown type":        func(c *Claims) { c.Type = 9 },
 		"no identifier":       func(c *Claims) { c.Identifier = "" },
 		"no code":             func(c *Claims) { c.Code = "" },
 		"no serial":           func(c *Claims) { c.CertSerial = "" },

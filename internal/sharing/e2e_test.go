@@ -25,6 +25,7 @@ import (
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/oidc/oidctest"
+	"github.com/elicense/elicense/internal/present"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/store"
 	"github.com/elicense/elicense/internal/uscc"
@@ -58,7 +59,15 @@ func newPlatform(tb testing.TB) *platform {
 		Documents: env.Documents, Audit: env.Audit, Clock: env.Clock.Now})
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, Identity: env.Identity, OIDC: env.OIDC, Sharing: svc, DB: env.DB, Clock: env.Clock.Now,
-		PublicURL: issuer})
+		PublicURL: issuer, Present: present.NewService(present.Config{Identity: env.Identity, Licences: env.Licenses,
+			Keys: env.Keys, Audit: env.Audit, PublicURL: issuer, Clock: env.Clock.Now,
+			ClientName: func(ctx context.Context, id string) (string, error) {
+				c, err := env.DB.OIDCClient(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return c.Name, nil
+			}})})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -62,15 +62,20 @@ const selectOIDCClient = `SELECT id, secret_hash, auth_method, name, department,
 
 // CreateOIDCClient stores a new client (errs.Conflict when the ID is taken).
 func (db *DB) CreateOIDCClient(ctx context.Context, c *oidc.Client) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_clients (id, secret_hash, auth_method, name, department,
+	err := db.inTxStmts(ctx, func(ts *txStmts) error {
+		_, err := ts.tx.ExecContext(ctx, `INSERT INTO oidc_clients (id, secret_hash, auth_method, name, department,
 			region, logo_uri, redirect_uris, post_logout_redirect_uris, grant_types, scopes, backchannel_logout_uri,
 			jwks, sector_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
 			$14, $15, $16)`,
 			c.ID, c.SecretHash, c.AuthMethod, c.Name, c.Department, c.Region, c.LogoURI, oidcStrings(c.RedirectURIs),
 			oidcStrings(c.PostLogoutRedirectURIs), oidcStrings(c.GrantTypes), oidcStrings(c.Scopes),
 			c.BackchannelLogoutURI, string(c.JWKS), c.SectorID, c.CreatedBy, micros(c.CreatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		// The registration is recorded in the audit log in the same transaction (statistics:
+		// portals connected).
+		return db.appendEvents(ctx, ts, clientEvents(c))
 	})
 	if isUnique(err) {
 		return conflictf(err, "客户端 %s 已存在", "client %s already exists", c.ID)

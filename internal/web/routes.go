@@ -27,8 +27,8 @@ func (s *server) routes() []route {
 
 		// Licence files and their verification (document.go).
 		{"GET /api/v1/licenses/{code}/document", true, s.docs.Document},
-		{"POST /api/v1/verify", true, s.docs.VerifyAPI},
-		{"GET /v/{token}", false, s.docs.TokenPage},
+		{"POST /api/v1/verify", true, s.verifyAPI},
+		{"GET /v/{token}", false, s.tokenPage},
 		{"GET /verify/file", false, s.docs.FilePage},
 		{"POST /verify/file", false, s.docs.FilePage},
 
@@ -193,7 +193,6 @@ func (s *server) routes() []route {
 		{"POST /wallet/licences/{code}/consents/{id}/approve", false, s.walletPage(s.walletApproveConsent)},
 		{"POST /wallet/licences/{code}/consents/{id}/decline", false, s.walletPage(s.walletDeclineConsent)},
 		{"POST /wallet/licences/{code}/consents/{id}/revoke", false, s.walletPage(s.walletRevokeConsent)},
-		{"GET /wallet/licences/{code}/uses", false, s.walletPage(s.walletUses)},
 		{"GET /wallet/api/licences/{code}/consents", false, s.walletAPIConsents},
 		{"POST /wallet/api/licences/{code}/consents/{id}/approve", false, s.walletAPIDecide(true)},
 		{"POST /wallet/api/licences/{code}/consents/{id}/decline", false, s.walletAPIDecide(false)},
@@ -231,8 +230,17 @@ func (s *server) routes() []route {
 		{"GET /admin/catalog/export", false, s.adminCatalogExport},
 
 		// @stats — stats.go, issue 6: statistics
+		{"GET /admin/stats", false, s.adminStats},
+		{"GET /stats", false, s.publicStats},
+		{"GET /api/v1/stats", true, s.apiStats},
+		{"GET /api/v1/stats/summary", true, s.apiStatsSummary},
 
 		// @present — wallet_present.go, issue 7: presentation QR, uses, lost phone
+		{"GET /wallet/licences/{code}/show", false, s.walletPage(s.walletShow)},
+		{"POST /wallet/licences/{code}/show/token", false, s.walletPage(s.walletShowToken)},
+		{"GET /wallet/licences/{code}/uses", false, s.walletPage(s.walletUses)},
+		{"GET /wallet/lost", false, s.walletPage(s.walletLostPage)},
+		{"POST /wallet/lost", false, s.walletPage(s.walletLost)},
 
 		// @sign — sign.go, issue 7: entity seals and signing
 		{"POST /api/v1/signing/requests", true, s.apiSignSubmit},

@@ -9,12 +9,9 @@ package web
 // /wallet/api/ do the same for scripts and tests.
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -239,110 +236,6 @@ func (s *server) walletRevokeConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, consentsURL(code, "consent.revoke"), http.StatusSeeOther)
-}
-
-// usesPage is the content of the usage records page.
-type usesPage struct {
-	Licence *license.Licence
-	Uses    []sharing.Use
-	Item    string // the service item filter
-	Next    string // address of the next page; "" for none
-	CSV     string // address of the CSV export with the same filter
-}
-
-// maxCSVRows bounds one CSV export.
-const maxCSVRows = 100_000
-
-// walletUses answers GET /wallet/licences/{code}/uses: every use of the licence, newest first,
-// 50 a page; ?format=csv exports them all (up to maxCSVRows) as CSV with a UTF-8 byte order
-// mark, so that spreadsheet programs read the Chinese text.
-func (s *server) walletUses(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.walletAuth(w, r)
-	if !ok || !s.consentReady(w, r, u) {
-		return
-	}
-	ctx, q := r.Context(), r.URL.Query()
-	code := uscc.Normalize(r.PathValue("code"))
-	f, err := usageFilter(q)
-	if err != nil {
-		s.walletError(w, r, u, err)
-		return
-	}
-	if q.Get("format") == "csv" {
-		s.usesCSV(w, r, u, code, f)
-		return
-	}
-	page, err := s.Sharing.UsesFor(ctx, u.p.ID, code, f)
-	if err != nil {
-		s.walletError(w, r, u, err)
-		return
-	}
-	d := &usesPage{Uses: page.Uses, Item: f.Item}
-	if d.Licence, err = s.Licenses.Get(ctx, code); err != nil {
-		s.walletError(w, r, u, err)
-		return
-	}
-	base := "/wallet/licences/" + url.PathEscape(code) + "/uses"
-	keep := url.Values{}
-	if f.Item != "" {
-		keep.Set("service_item", f.Item)
-	}
-	if page.Next > 0 {
-		next := url.Values{"before": {strconv.FormatInt(page.Next, 10)}}
-		if f.Item != "" {
-			next.Set("service_item", f.Item)
-		}
-		d.Next = base + "?" + next.Encode()
-	}
-	keep.Set("format", "csv")
-	d.CSV = base + "?" + keep.Encode()
-	s.walletRender(w, r, http.StatusOK, "uses", "uses.title", u, &walletData{Nav: "home", Page: d})
-}
-
-// usesCSV writes the usage records as CSV.
-func (s *server) usesCSV(w http.ResponseWriter, r *http.Request, u *walletUser, code string, f sharing.UsageFilter) {
-	lang := langOf(r)
-	var buf bytes.Buffer
-	buf.WriteString("\uFEFF")
-	cw := csv.NewWriter(&buf)
-	head := []string{"seq", "time", "operation", "client_id", "client_name", "identifier", "use_cause", "service_item", "case_number", "result"}
-	if lang != "en" {
-		head = []string{"序号", "时间", "操作", "调用方标识", "调用方", "电子证照标识", "用证事由", "事项编码", "办件编号", "结果"}
-	}
-	_ = cw.Write(head)
-	f.Limit = sharing.MaxUsagePage
-	rows := 0
-	for rows < maxCSVRows {
-		page, err := s.Sharing.UsesFor(r.Context(), u.p.ID, code, f)
-		if err != nil {
-			s.walletError(w, r, u, err)
-			return
-		}
-		for _, x := range page.Uses {
-			_ = cw.Write([]string{strconv.FormatInt(x.Seq, 10), x.Time.In(chinaTime).Format("2006-01-02 15:04:05"), x.Operation,
-				x.ClientID, csvCell(x.ClientName), x.Identifier, csvCell(x.Cause), x.Item, x.Case, x.Result})
-			rows++
-		}
-		if page.Next == 0 {
-			break
-		}
-		f.Before = page.Next
-	}
-	cw.Flush()
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="uses-`+code+`.csv"`)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	_, _ = w.Write(buf.Bytes())
-}
-
-// csvCell keeps free text from being read as a formula by spreadsheet programs (CSV
-// injection): a leading =, +, - or @ gets a quote mark in front.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }
 
 // The wallet's JSON endpoints for consent.

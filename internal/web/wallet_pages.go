@@ -11,6 +11,7 @@ import (
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/present"
 	"github.com/elicense/elicense/internal/uscc"
 )
 
@@ -729,6 +730,7 @@ type membersPage struct {
 	Form     string // the form the problem is about: "appoint", "grant" or "revoke"
 	Problem  *problem
 	Errors   map[string]string
+	Uses     map[string][]present.Use // person ID → their last uses (wallet_present.go)
 }
 
 // ErrorsOf returns the field errors of the form named form.
@@ -800,6 +802,7 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, u *wallet
 		}
 		d.Rows = append(d.Rows, row)
 	}
+	d.Uses = s.memberUses(w, r, u, m)
 	s.walletRender(w, r, status, "members", "members.title", u, &walletData{Nav: "home", Page: d})
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/notice"
 	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/present"
 	"github.com/elicense/elicense/internal/sharing"
 	"github.com/elicense/elicense/internal/signing"
 )
@@ -76,8 +77,15 @@ type Deps struct {
 	Catalog *catalog.Service
 
 	// @stats
+	// Stats answers the usage statistics (/admin/stats, /stats, /api/v1/stats…; stats.go);
+	// nil: those answer 503.
+	Stats Statistics
 
 	// @present
+	// Present shows licences from the wallet (出示: presentation QR codes and their counter side
+	// on /v/{token} and POST /api/v1/verify) and lists their uses; nil: those wallet pages
+	// answer 503 and presentation tokens get the document verification only.
+	Present *present.Service
 
 	// @sign
 	// Signing signs documents on behalf of entities (/api/v1/signing/, /wallet/sign/); nil:
