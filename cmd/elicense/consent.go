@@ -9,21 +9,17 @@ import (
 	"github.com/elicense/elicense/internal/sharing"
 )
 
-// copier renders the copy behind a sharing download (sharing.Copier).
-//
-// TEMPORARY: it renders the original document with document.Service.Render, without the
-// watermark and the copy's metadata (CopyMark); the integrator switches it to
-// document.Service.RenderCopy(ctx, l, document.Options{Format: f}, document.Mark{…}) once that
-// exists.
+// copier renders the copy behind a sharing download (sharing.Copier): the watermarked copy
+// (加注件) sealed by the platform, carrying who fetched it, why, for which case and until when.
 type copier struct{ docs *document.Service }
 
-// Copy renders l in format ("ofd" or "pdf").
-func (c copier) Copy(ctx context.Context, l *license.Licence, format string, _ sharing.CopyMark) ([]byte, error) {
+// Copy renders the copy of l in format ("ofd" or "pdf").
+func (c copier) Copy(ctx context.Context, l *license.Licence, format string, m sharing.CopyMark) ([]byte, error) {
 	f := document.OFD
 	if format == "pdf" {
 		f = document.PDF
 	}
-	return c.docs.Render(ctx, l, document.Options{Format: f})
+	return c.docs.RenderCopy(ctx, l, document.Options{Format: f}, document.Mark(m))
 }
 
 // enableConsent gives the sharing service consent, downloads, archive receipts and usage

@@ -10,6 +10,7 @@ import (
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/font"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/permitdoc"
 )
 
 // documentFlags registers the flags of the commands that render or verify documents, beyond the
@@ -47,6 +48,7 @@ func (d *documentFlags) service(ap *app) (*document.Service, error) {
 	return document.NewService(document.Config{
 		Keys: ap.keys, Licences: ap.licenses, Clock: ap.clock,
 		PublicURL: d.publicURL, Emblem: emblem, Font: f,
+		Permits: permitdoc.Source{Library: ap.library(), Clock: ap.clock},
 	}), nil
 }
 

@@ -168,6 +168,7 @@ func (s *server) routes() []route {
 		{"POST /api/v1/library/licences", true, s.apiLibraryIssue},
 		{"POST /api/v1/library/licences/batch", true, s.apiLibraryBatch},
 		{"GET /api/v1/library/licences/{identifier}", true, s.apiLibraryLicence},
+		{"GET /api/v1/library/licences/{identifier}/document", true, s.apiLibraryDocument},
 		{"POST /api/v1/library/licences/{identifier}/versions", true, s.apiLibraryChange},
 		{"POST /api/v1/library/licences/{identifier}/status", true, s.apiLibraryStatus},
 		{"GET /api/v1/library/entities/{code}", true, s.apiLibraryEntity},
