@@ -116,7 +116,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// Signing on behalf of entities with their own seals, and the wallet's inbox (issue 7).
 	signer := signing.NewService(signing.Config{Store: ap.db, Identity: ap.identity, Documents: docs,
 		Licences: ap.licenses, Clock: ap.clock})
-	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db})
+	// Consent requests of departments (用证授权) wait in the same inbox (sharing.Service.Items).
+	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db}, share)
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,

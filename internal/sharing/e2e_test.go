@@ -21,6 +21,7 @@ import (
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/document"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
@@ -58,7 +59,7 @@ func newPlatform(tb testing.TB) *platform {
 		Documents: env.Documents, Audit: env.Audit, Clock: env.Clock.Now})
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, Identity: env.Identity, OIDC: env.OIDC, Sharing: svc, DB: env.DB, Clock: env.Clock.Now,
-		PublicURL: issuer})
+		PublicURL: issuer, Inbox: inbox.New(env.Clock.Now, svc)})
 	if err != nil {
 		tb.Fatal(err)
 	}
