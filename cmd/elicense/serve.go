@@ -99,6 +99,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
 	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: noticeTokens(share), Licences: ap.licenses, Keys: ap.keys,
 		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
+	share.SetFollower(notices) // a department that archives a licence follows its entity
 	noticeCtx, stopNotices := context.WithCancel(ctx)
 	noticesDone := make(chan struct{})
 	go func() { defer close(noticesDone); notices.Run(noticeCtx) }()

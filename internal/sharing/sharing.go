@@ -100,6 +100,8 @@ type Service struct {
 	cc    *ConsentConfig // consent, downloads, archive, usage (EnableConsent); nil: not enabled
 	rec   batcher        // group commit of usage records (batch.go)
 	cache callCache      // verified tokens and permissions (cache.go)
+	// follower is told of every archive (archive_follow.go); nil: archiving follows nothing.
+	follower Follower
 }
 
 // NewService returns the service.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,17 +10,9 @@ import (
 
 	"github.com/elicense/elicense/internal/browsertest"
 	"github.com/elicense/elicense/internal/inbox"
-	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
 )
-
-// noCopier is the copier of a test that downloads nothing.
-type noCopier struct{}
-
-func (noCopier) Copy(context.Context, *license.Licence, string, sharing.CopyMark) ([]byte, error) {
-	return nil, errors.New("no downloads in this test")
-}
 
 // TestBrowserConsentInbox: a department's consent request (用证授权) waits in the holder's
 // wallet inbox (phone-sized Chromium), its link opens the entity's authorisations at that
@@ -36,7 +27,7 @@ func TestBrowserConsentInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := share.EnableConsent(sharing.ConsentConfig{Store: f.env.DB, People: f.ids, Copier: noCopier{},
+	if err := share.EnableConsent(sharing.ConsentConfig{Store: f.env.DB, People: f.ids, Copier: originalCopier{f.env.Documents},
 		Events: f.env.Audit, Signer: signer, CertDER: cert}); err != nil {
 		t.Fatal(err)
 	}
