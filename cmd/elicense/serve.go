@@ -76,6 +76,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @library
 	// The enterprise licence library: licence types, other departments' permits, service records.
 	lib := ap.library()
+	share.SetLibrary(lib) // departments query, list and verify permits through the sharing service
 	if *withDemo {
 		secret, err := ap.demoSecret()
 		if err != nil {

@@ -102,6 +102,8 @@ type Service struct {
 	cache callCache      // verified tokens and permissions (cache.go)
 	// follower is told of every archive (archive_follow.go); nil: archiving follows nothing.
 	follower Follower
+	// lib is the licence library (library.go); nil: the business licence only.
+	lib Library
 }
 
 // NewService returns the service.

@@ -84,6 +84,9 @@ var consoleWords = map[string]text{
 	"console.receipt.paste":     {"核验收到的存档回执", "Verify an archive receipt you received"},
 	"console.op.archive":        {"存档", "Archive"},
 	"console.op.archive_verify": {"核验存档回执", "Verify an archive receipt"},
+	"console.permit.holder":     {"持证主体", "Holder"},
+	"console.permit.valid":      {"有效期", "Valid"},
+	"console.permit.noend":      {"长期", "No expiry"},
 	"console.receipt.json":      {"存档回执（接口返回的 JSON）", "Archive receipt (the JSON the API returned)"},
 }
 
