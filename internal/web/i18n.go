@@ -209,6 +209,8 @@ var ui = map[string]text{
 	"library.record.licences":   {"使用的证照", "Licences used"},
 	// notice: the department role (console words are in console_text.go).
 	"role.department": {"部门用证人员", "Department user"},
+	// integ: the admin navigation's link to the service catalogue (/admin/catalog).
+	"admin.catalog": {"事项材料目录", "Service catalogue"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.
