@@ -77,15 +77,15 @@ func randomPassword() string {
 
 func cmdAccount(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return usageError("usage: elicense account add --username U --role operator|registrar|department [--authority CODE] [--client ID] [--display-name N] [--password-stdin]")
+		return usageError("usage: elicense account add --username U --role operator|registrar|issuer|department [--authority CODE] [--client ID] [--display-name N] [--password-stdin]")
 	}
 	fs := newFlagSet("account add", stderr)
 	var c Config
 	storageFlags(fs, &c, getenv)
 	username := fs.String("username", "", "login name")
 	display := fs.String("display-name", "", "name shown in pages")
-	role := fs.String("role", "registrar", "operator or registrar")
-	authority := fs.String("authority", "", "credit code of the registering authority (registrars)")
+	role := fs.String("role", "registrar", "operator, registrar, issuer (a licence-issuing department's staff, with --authority) or department (the console, with --client)")
+	authority := fs.String("authority", "", "credit code of the registering authority (registrars) or the issuing department (issuers)")
 	client := fs.String("client", "", "OpenID Connect client ID of the department's system (department accounts, /console/)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (default: generate and print one)")
 	if err := parseFlags(fs, args[1:]); err != nil {

@@ -124,6 +124,14 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	printDemo(stdout, sum)
+	// The licence library's demo (types, issuing departments and their accounts, permits), as
+	// serve --demo loads it; idempotent.
+	libSum, err := demo.LoadLibrary(ctx, demo.LibraryDeps{Library: ap.library(), Accounts: ap.accounts},
+		demo.Options{N: *n, Seed: *seed, Secret: secret})
+	if err != nil {
+		return fmt.Errorf("demo data (licence library): %w", err)
+	}
+	libSum.Print(stdout)
 	return nil
 }
 

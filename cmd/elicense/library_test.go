@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,28 @@ func TestTypeAndIssuerCommands(t *testing.T) {
 	}
 	if _, code = runCLI(t, env, "type"); code != 2 {
 		t.Fatalf("type without subcommand: %d", code)
+	}
+}
+
+// TestDemoLoadsLibrary: `elicense demo` (not only serve --demo) loads the licence library's
+// demo types, departments and permits, idempotently.
+func TestDemoLoadsLibrary(t *testing.T) {
+	env := map[string]string{"ELICENSE_DATA": t.TempDir(), "LANG": "en"}
+	issued := regexp.MustCompile(`(\d+) 张证照/permits issued \((\d+) existed\)`)
+	for i := range 2 {
+		out, code := runCLI(t, env, "demo", "-n", "60")
+		m := issued.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("demo: %d %s", code, out)
+		}
+		if n := m[1+i]; n == "0" { // permits issued the first time, found existing the second
+			t.Errorf("run %d: %s", i+1, m[0])
+		}
+	}
+	out, code := runCLI(t, env, "type", "list")
+	for _, want := range []string{"食品经营许可证", "建筑业企业资质证书", "排污许可证"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("type list after demo lacks %s: %d %s", want, code, out)
+		}
 	}
 }

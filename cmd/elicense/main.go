@@ -46,20 +46,33 @@ const usage = `elicense — electronic business licence platform (电子营业�
 
 Usage:
   elicense serve [--demo] [flags]         start the platform (SQLite under ./data by default)
-  elicense demo [-n N] [flags]            load the demo data set into the database
+  elicense demo [-n N] [--seed S] [flags] load the demo data set (and the licence library's) into the database
   elicense demo --export FILE [-n N]      write a synthetic import file (.csv or .jsonl)
   elicense import FILE [flags]            issue licences in bulk from CSV or JSON Lines
   elicense render CODE|ID|--permit F.json [--format ofd|pdf] [--copy original|duplicate] [--copy-for DEPT --cause C [--case N]] -o FILE
-  elicense verify FILE | --token URL [--json]   verify a licence file or QR token
+  elicense verify FILE | --token URL [--json]   verify a licence, permit, copy or entity-signed file, or a QR token
   elicense uscc check CODE...             validate unified social credit codes / 注册号
   elicense id check ID...                 validate licence identifiers (电子证照标识)
-  elicense authority add --code C --name N --region R
-  elicense account add --username U --role operator|registrar [--authority C]
-  elicense token create --username U [--name N]
+  elicense authority add --code C --name N --region R   a registering authority (登记机关) and its certificate
+  elicense authority list
+  elicense issuer add --code C --name N --region R      a licence-issuing department (发证部门) and its certificate
+  elicense type add --file type.json      register a licence type (证照目录, docs/library.md)
+  elicense type list                      licence types: code, class, validity, items, name, issuers
+  elicense account add --username U --role operator|registrar|issuer|department
+                       [--authority C] [--client ID] [--display-name N] [--password-stdin]
+                                          staff accounts: registrars and issuers with --authority,
+                                          department console users with --client
+  elicense token create --username U [--name N] [--ttl 720h]
   elicense client add --name N --redirect-uri URI --grant G [--scope S] [--public] [--json]
+                                          portals (authorization_code) and departments' systems
+                                          (client_credentials; scopes sharing.*, signing)
   elicense client list                    portals and departments' systems (OpenID Connect clients)
-  elicense audit verify                   re-check the whole tamper-evident log
+  elicense catalog import [--format csv|json] FILE   service items and their materials (事项材料目录)
+  elicense catalog export [--format json|csv] [-o FILE]
+  elicense catalog starter                load the starter catalogue of the eight scenarios
+  elicense audit verify [--json]          re-check the whole tamper-evident log
   elicense audit checkpoint               sign a checkpoint of the log now
+  elicense stats roll                     roll the audit log up into the usage statistics now
   elicense bench issue [-n N] [--db postgres://…]   measure bulk issuance (docs/benchmarks.md)
   elicense version
 

@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// @library
 	// The enterprise licence library: licence types, other departments' permits, service records.
 	lib := ap.library()
+	share.SetLibrary(lib) // departments query, list and verify permits through the sharing service
 	if *withDemo {
 		secret, err := ap.demoSecret()
 		if err != nil {
@@ -102,6 +103,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ELICENSE_NOTICE_ALLOW_HTTP=1 allows http:// webhooks beyond loopback hosts (intranets).
 	notices := notice.NewService(notice.Config{Store: ap.db, Tokens: noticeTokens(share), Licences: ap.licenses, Keys: ap.keys,
 		Poster: webhook.New(), Clock: ap.clock, Logger: logger, AllowHTTP: getenv("ELICENSE_NOTICE_ALLOW_HTTP") == "1"})
+	share.SetFollower(notices) // a department that archives a licence follows its entity
 	noticeCtx, stopNotices := context.WithCancel(ctx)
 	noticesDone := make(chan struct{})
 	go func() { defer close(noticesDone); notices.Run(noticeCtx) }()
@@ -125,7 +127,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// Signing on behalf of entities with their own seals, and the wallet's inbox (issue 7).
 	signer := signing.NewService(signing.Config{Store: ap.db, Identity: ap.identity, Documents: docs,
 		Licences: ap.licenses, Clock: ap.clock})
-	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db})
+	// Consent requests of departments (用证授权) wait in the same inbox (sharing.Service.Items).
+	box := inbox.New(ap.clock, signer, inbox.LoginSource{Store: ap.db}, share)
 
 	h, err := web.New(web.Deps{Licenses: ap.licenses, Keys: ap.keys, Accounts: ap.accounts, Audit: ap.audit,
 		Documents: docs, Identity: ap.identity, OIDC: ap.oidc, Sharing: share, Catalog: cat, DB: ap.db, Logger: logger,

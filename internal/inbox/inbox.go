@@ -1,9 +1,9 @@
 // Package inbox is the wallet's to-do list (待办, issue 7 item 2): one list of what waits for a
 // person's confirmation across every licence they hold or act for, gathered from several
-// sources behind one small interface. The sources today are signing requests (package signing)
-// and scan-to-login confirmations the person scanned but has not confirmed (LoginSource);
-// consent requests of departments (用证授权, issue 5) plug in the same way: a Source that lists
-// the pending consent requests of the entities the person may approve for.
+// sources behind one small interface. The sources today are signing requests (package signing),
+// scan-to-login confirmations the person scanned but has not confirmed (LoginSource), and
+// departments' consent requests (用证授权) of the entities the person may approve for
+// (package sharing).
 //
 // Each item says who asks and for what, and links to the wallet page where the person
 // confirms it (licence PIN, personal PIN or passkey) or declines it; the inbox itself decides

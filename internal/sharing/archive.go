@@ -85,6 +85,9 @@ func (s *Service) Archive(ctx context.Context, c *Caller, p Purpose, identifier 
 	case err != nil:
 		return nil, fmt.Errorf("sharing: archive: %w", err)
 	}
+	if err := s.follow(ctx, c, l.Code); err != nil {
+		return nil, err
+	}
 	r := &Receipt{ReceiptID: "AR" + rand.Text(), Identifier: l.Identifier, Version: l.Version, DocumentSM3: DocumentSM3(l),
 		ArchivedAt: now, Caller: c.ClientID, CertSerial: s.cc.certSerial}
 	if r.Signature, err = s.cc.Signer.Sign(ctx, ReceiptBytes(r)); err != nil {

@@ -70,6 +70,7 @@ type ConsentStore interface {
 	ConsentByCode(ctx context.Context, hash []byte) (*consent.Consent, error)
 	ConsentsFor(ctx context.Context, entityCode string, limit int) ([]*consent.Consent, error)
 	ActiveConsents(ctx context.Context, entityCode, clientID string, at time.Time) ([]*consent.Consent, error)
+	PendingConsentStore // the wallet inbox (inbox.go)
 	UpdateConsent(ctx context.Context, c *consent.Consent, from consent.Status, unused bool, ev audit.Event) error
 	AddDownload(ctx context.Context, d *consent.Download, ev audit.Event) error
 	Download(ctx context.Context, hash []byte) (*consent.Download, error)

@@ -21,6 +21,7 @@ import (
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/document"
+	"github.com/elicense/elicense/internal/inbox"
 	"github.com/elicense/elicense/internal/keys"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
@@ -59,7 +60,8 @@ func newPlatform(tb testing.TB) *platform {
 		Documents: env.Documents, Audit: env.Audit, Clock: env.Clock.Now})
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, Identity: env.Identity, OIDC: env.OIDC, Sharing: svc, DB: env.DB, Clock: env.Clock.Now,
-		PublicURL: issuer, Present: present.NewService(present.Config{Identity: env.Identity, Licences: env.Licenses,
+		PublicURL: issuer, Inbox: inbox.New(env.Clock.Now, svc),
+		Present: present.NewService(present.Config{Identity: env.Identity, Licences: env.Licenses,
 			Keys: env.Keys, Audit: env.Audit, PublicURL: issuer, Clock: env.Clock.Now,
 			ClientName: func(ctx context.Context, id string) (string, error) {
 				c, err := env.DB.OIDCClient(ctx, id)

@@ -41,7 +41,7 @@ func (s *Service) Grant(ctx context.Context, by string, p Permission) (*Permissi
 		list = append(list, errs.Invalidf("client_id", "客户端 %s 未登记 client_credentials 授权方式，不能调用共享服务",
 			"client %s is not registered for the client_credentials grant and cannot call the sharing service", p.ClientID))
 	}
-	if err := s.knownType(p.TypeCode); err != nil {
+	if err := s.knownType(ctx, p.TypeCode); err != nil {
 		list = append(list, err)
 	}
 	ops := make([]Operation, 0, len(p.Operations))
@@ -79,15 +79,6 @@ func (s *Service) Permissions(ctx context.Context, clientID string) ([]Permissio
 		return nil, fmt.Errorf("sharing: permissions: %w", err)
 	}
 	return ps, nil
-}
-
-// knownType checks a licence type code. Until the licence catalogue (证照目录) exists, the
-// business licence is the only type.
-func (s *Service) knownType(code string) *errs.Error {
-	if code != s.c.Licences.TypeCode() {
-		return errs.Invalidf("type_code", "未知的证照类型 %s", "unknown licence type %s", code)
-	}
-	return nil
 }
 
 // IsUnknownType reports whether err says that a licence type is unknown.
@@ -182,14 +173,20 @@ type Record struct {
 	HolderName     string         `json:"holder_name"`
 	HolderCode     string         `json:"holder_code"`
 	HolderCodeType string         `json:"holder_code_type"`
-	Kind           license.Kind   `json:"kind"`
+	Kind           license.Kind   `json:"kind,omitempty"` // business licence only
 	Region         string         `json:"region"`
 	Authority      string         `json:"authority"`
 	AuthorityCode  string         `json:"authority_code"`
 	IssuedAt       time.Time      `json:"issued_at"`
 	Status         license.Status `json:"status"`
 	StatusAt       *time.Time     `json:"status_at,omitempty"`
-	Face           Face           `json:"face"`
+	Face           Face           `json:"face,omitzero"` // business licence only
+	// Permits of other types (library.go): the type's name, validity and face items (the
+	// public ones, or all under the entity's authorisation).
+	TypeName   string            `json:"type_name,omitempty"`
+	ValidFrom  string            `json:"valid_from,omitempty"`
+	ValidUntil string            `json:"valid_until,omitempty"`
+	Items      map[string]string `json:"items,omitempty"`
 	// NonPublic holds the non-public items asked for that the entity's authorisation covers;
 	// ConsentRequired names those it does not (consent.go).
 	NonPublic       *NonPublic     `json:"non_public,omitempty"`
@@ -239,6 +236,9 @@ func (s *Service) QueryItems(ctx context.Context, c *Caller, p Purpose, identifi
 		return nil, errs.New(errs.Invalid, "identifier", "缺少电子证照标识", "the licence identifier is missing")
 	}
 	now := s.now()
+	if s.isPermitType(identifier) {
+		return s.queryPermit(ctx, c, p, identifier, len(want) > 0, now)
+	}
 	l, err := s.lookup(ctx, identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):
@@ -313,25 +313,30 @@ func checkBatch(n int) error {
 	return nil
 }
 
-// ListByHolder lists an entity's current licences of a type by holder code and code type.
-// typeCode "" means the business licence.
+// ListByHolder lists an entity's current licences by holder code and code type: of one type,
+// or, with typeCode "", of every type the caller may query — the business licence first, then
+// the permits of the licence library (library.go).
 func (s *Service) ListByHolder(ctx context.Context, c *Caller, p Purpose, holderCode, codeType, typeCode string) ([]*Record, error) {
-	holderCode, codeType, typeCode = uscc.Normalize(holderCode), strings.TrimSpace(codeType), strings.TrimSpace(typeCode)
+	holderCode, codeType, typeCode = uscc.Normalize(holderCode), strings.TrimSpace(codeType), strings.ToUpper(strings.TrimSpace(typeCode))
+	if typeCode == "" && s.lib != nil {
+		return s.listAll(ctx, c, p, holderCode, codeType)
+	}
 	if typeCode == "" {
 		typeCode = s.c.Licences.TypeCode()
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	business := typeCode == s.c.Licences.TypeCode()
 	var list errs.List
 	if holderCode == "" {
 		list = append(list, errs.New(errs.Invalid, "holder_code", "缺少持证主体代码", "the holder code is missing"))
 	}
-	if codeType != CodeTypeUSCC && codeType != CodeTypeOther {
+	if business && codeType != CodeTypeUSCC && codeType != CodeTypeOther {
 		list = append(list, errs.Invalidf("holder_code_type", "持证主体代码类型须为 001 或 099（收到 %q）",
 			"the holder code type must be 001 or 099 (got %q)", codeType))
 	}
-	if err := s.knownType(typeCode); err != nil {
+	if err := s.knownType(ctx, typeCode); err != nil {
 		list = append(list, err)
 	}
 	if len(list) > 0 {
@@ -339,6 +344,9 @@ func (s *Service) ListByHolder(ctx context.Context, c *Caller, p Purpose, holder
 	}
 	if err := s.begin(ctx, c, &p, OpQuery, "list", typeCode, holderCode); err != nil {
 		return nil, err
+	}
+	if !business {
+		return s.listPermits(ctx, c, p, holderCode, codeType, []string{typeCode})
 	}
 	now := s.now()
 	l, err := s.c.Licences.Get(ctx, holderCode)
@@ -366,6 +374,10 @@ type Fields struct {
 	Type          string `json:"type,omitempty"`
 	Address       string `json:"address,omitempty"`
 	EstablishedOn string `json:"established_on,omitempty"`
+	// A permit of the licence library (library.go) is named by its identifier, or by its type
+	// and number (证照编号); Code and Name are then its holder's code and name.
+	TypeCode string `json:"type_code,omitempty"`
+	Number   string `json:"number,omitempty"`
 }
 
 // Verification is the answer of a verification by fields.
@@ -381,10 +393,15 @@ type Verification struct {
 
 // VerifyFields verifies one licence by fields.
 func (s *Service) VerifyFields(ctx context.Context, c *Caller, p Purpose, f Fields) (*Verification, error) {
-	if err := s.begin(ctx, c, &p, OpVerify, "verify", s.typeOf(f.Identifier), strings.TrimSpace(f.Code)); err != nil {
+	typ := s.fieldsType(f)
+	if err := s.begin(ctx, c, &p, OpVerify, "verify", typ, strings.TrimSpace(f.Code)); err != nil {
 		return nil, err
 	}
-	v, err := s.verify(ctx, f)
+	verify := s.verify
+	if typ != s.c.Licences.TypeCode() {
+		verify = s.verifyPermit
+	}
+	v, err := verify(ctx, f)
 	if err != nil {
 		return nil, err
 	}

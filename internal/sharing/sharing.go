@@ -100,6 +100,10 @@ type Service struct {
 	cc    *ConsentConfig // consent, downloads, archive, usage (EnableConsent); nil: not enabled
 	rec   batcher        // group commit of usage records (batch.go)
 	cache callCache      // verified tokens and permissions (cache.go)
+	// follower is told of every archive (archive_follow.go); nil: archiving follows nothing.
+	follower Follower
+	// lib is the licence library (library.go); nil: the business licence only.
+	lib Library
 }
 
 // NewService returns the service.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,4 +295,29 @@ func (db *DB) Archives(ctx context.Context, clientID, cursor string, limit int) 
 		next = strconv.FormatInt(micros(last.ArchivedAt), 10) + "." + last.ReceiptID
 	}
 	return out, next, nil
+}
+
+// PendingConsents returns the per-case consent requests of the entities that are pending and
+// not expired at now, newest first (the wallet inbox). Codes are queried in chunks of
+// maxCodesPerQuery; the index sharing_consents_entity serves each.
+func (db *DB) PendingConsents(ctx context.Context, entityCodes []string, now time.Time) ([]*consent.Consent, error) {
+	out := []*consent.Consent{}
+	for start := 0; start < len(entityCodes); start += maxCodesPerQuery {
+		chunk := entityCodes[start:min(start+maxCodesPerQuery, len(entityCodes))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, micros(now))
+		ph := make([]string, len(chunk))
+		for i, c := range chunk {
+			args = append(args, c)
+			ph[i] = "$" + strconv.Itoa(i+2)
+		}
+		ks, err := db.queryConsents(ctx, `kind = 'case' AND status = 'pending' AND valid_until > $1
+			AND entity_code IN (`+strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: pending consents: %w", err)
+		}
+		out = append(out, ks...)
+	}
+	slices.SortStableFunc(out, func(a, b *consent.Consent) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
 }

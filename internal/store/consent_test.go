@@ -67,6 +67,17 @@ func TestConsentStorage(t *testing.T) {
 			t.Errorf("expired standing consent still active: %+v", act)
 		}
 
+		// Pending requests (the wallet inbox): only the request, of the entities asked, before it expires.
+		if p, err := d.PendingConsents(ctx, []string{"91330106MA0000022X", entity}, now); err != nil || len(p) != 1 || p[0].ID != "C3" {
+			t.Errorf("pending: %+v %v", p, err)
+		}
+		if p, _ := d.PendingConsents(ctx, []string{entity}, now.Add(24*time.Hour)); len(p) != 0 {
+			t.Errorf("expired request still pending: %+v", p)
+		}
+		if p, _ := d.PendingConsents(ctx, []string{"91330106MA0000022X"}, now); len(p) != 0 {
+			t.Errorf("another entity's pending requests: %+v", p)
+		}
+
 		// Using the code: one of two concurrent uses wins.
 		use := func(client string) error {
 			c := *code
@@ -89,6 +100,9 @@ func TestConsentStorage(t *testing.T) {
 		r.Status, r.DecidedBy, r.DecidedAt = consent.Active, "person:p", now
 		if err := d.UpdateConsent(ctx, &r, consent.Pending, false, consentEv("consent.approve", entity, now)); err != nil {
 			t.Fatal(err)
+		}
+		if p, _ := d.PendingConsents(ctx, []string{entity}, now); len(p) != 0 {
+			t.Errorf("approved request still pending: %+v", p)
 		}
 		if err := d.UpdateConsent(ctx, &r, consent.Pending, false, consentEv("consent.approve", entity, now)); !errs.Is(err, errs.Conflict) {
 			t.Errorf("approving twice: %v", err)

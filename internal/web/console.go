@@ -78,6 +78,9 @@ type consoleData struct {
 	Subscriptions []notice.Subscription
 	Failed        []notice.Delivery
 	Recent        []notice.Delivery
+
+	// My archive (console_archive.go).
+	Archive *consoleArchiveView
 }
 
 // W returns a word of the console in the page's language.
@@ -523,18 +526,6 @@ func (s *server) consoleReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/console/notices?done=replayed", http.StatusSeeOther)
-}
-
-// consoleArchive answers GET /console/archive: "my archive" (我的存档), the archive receipts of
-// the client. PLACEHOLDER for the archiving area (@consent): it lists nothing yet; the archiving
-// service fills consoleData with the client's receipts here and console.html's "archive"
-// section shows them.
-func (s *server) consoleArchive(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
-	if !ok {
-		return
-	}
-	s.consolePage(w, r, http.StatusOK, u, &consoleData{Section: "archive"})
 }
 
 var errConsoleOnly = errs.New(errs.Forbidden, "", "部门账户请使用部门用证工作台（/console/）", "department accounts use the department console (/console/)")

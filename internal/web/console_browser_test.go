@@ -18,8 +18,9 @@ import (
 )
 
 // TestBrowserConsole signs in to the department console in Chromium as a department user,
-// searches an entity by name, looks it up with a purpose, verifies an uploaded licence file
-// (OFD), and finds both calls in the call history.
+// searches an entity by name, looks it up with a purpose, archives the version from the look-up
+// (the receipt in "my archive", verified there), verifies an uploaded licence file (OFD), and
+// finds every call in the call history.
 func TestBrowserConsole(t *testing.T) {
 	b := browsertest.New(t, 1280, 900)
 	cf := newConsoleFixture(t)
@@ -77,6 +78,23 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.Screenshot("console-lookup")
 
+	// Archive the version looked up, with the look-up's purpose: the receipt is in "my archive",
+	// and verifies there.
+	b.Do(30*time.Second,
+		chromedp.Click(chromedp.CSS("article.record form.archive-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("table.receipts tr.new")),
+	)
+	if row := browsertest.Get(b, 10*time.Second, chromedp.Text(chromedp.CSS("table.receipts tr.new"))); !strings.Contains(row, l.Identifier) ||
+		!strings.Contains(row, "KH2026-0101") || !strings.Contains(row, "办理对公账户开户，核验营业执照") || !strings.Contains(row, cf.valid) {
+		t.Errorf("the archive entry says %q", row)
+	}
+	b.Screenshot("console-archive")
+	b.Do(30*time.Second,
+		chromedp.Click(chromedp.CSS("table.receipts tr.new form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`#receipt-verdict[data-valid="true"]`)),
+	)
+	b.Screenshot("console-archive-verified")
+
 	// Verify the uploaded licence file.
 	b.Do(30*time.Second,
 		chromedp.Click(chromedp.CSS(`nav a[href="/console/verify"]`)),
@@ -101,8 +119,9 @@ func TestBrowserConsole(t *testing.T) {
 	)
 	rows := browsertest.Get(b, 10*time.Second, chromedp.Evaluate[[]string](
 		`[...document.querySelectorAll("table.history tbody tr")].map(r => r.innerText)`))
-	if len(rows) != 2 || !strings.Contains(rows[0], "核验文件") || !strings.Contains(rows[0], "result:0") ||
-		!strings.Contains(rows[1], "查询主体证照") || !strings.Contains(rows[1], "KH2026-0101") {
+	if len(rows) != 4 || !strings.Contains(rows[0], "核验文件") || !strings.Contains(rows[0], "result:0") ||
+		!strings.Contains(rows[1], "核验存档回执") || !strings.Contains(rows[2], "存档") || !strings.Contains(rows[2], "KH2026-0101") ||
+		!strings.Contains(rows[3], "查询主体证照") || !strings.Contains(rows[3], "KH2026-0101") {
 		t.Errorf("history rows: %q", rows)
 	}
 	b.Screenshot("console-history")

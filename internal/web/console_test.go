@@ -30,6 +30,7 @@ type consoleFixture struct {
 	*fixture
 	h       http.Handler
 	notices *notice.Service
+	share   *sharing.Service
 	client  string
 	user    string
 }
@@ -45,7 +46,7 @@ func newConsoleFixture(t testing.TB) *consoleFixture {
 		t.Fatal(err)
 	}
 	if err := env.DB.SetSharingPermission(ctx, &permit.Permission{ClientID: cf.client, TypeCode: env.Licenses.TypeCode(),
-		Operations: []permit.Operation{permit.Query, permit.Verify}, GrantedBy: "test", GrantedAt: env.Clock.Now()}); err != nil {
+		Operations: []permit.Operation{permit.Query, permit.Verify, permit.Archive}, GrantedBy: "test", GrantedAt: env.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Accounts.CreateDepartment(ctx, cf.user, "柜员 李娜", webtest.Password, cf.client); err != nil {
@@ -56,6 +57,9 @@ func newConsoleFixture(t testing.TB) *consoleFixture {
 		Audit: env.Audit, Clock: env.Clock.Now})
 	cf.notices = notice.NewService(notice.Config{Store: env.DB, Licences: env.Licenses, Keys: env.Keys, Poster: webhook.New(),
 		Clock: env.Clock.Now, Logger: quiet, MaxAttempts: 1, Timeout: 2 * time.Second})
+	enableConsent(t, env, share) // archive receipts ("my archive")
+	cf.share = share
+	share.SetFollower(cf.notices)
 	srv, err := newServer(Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, DB: env.DB, Logger: slog.New(slog.NewJSONHandler(f.log, nil)), Clock: env.Clock.Now,
 		PublicURL: webtest.PublicURL, Sharing: share, Notices: cf.notices})
@@ -229,8 +233,9 @@ func TestConsole(t *testing.T) {
 	if d, err := cf.env.DB.NoticeDelivery(ctx, cf.client, ds[0].ID); err != nil || d.State != notice.Pending {
 		t.Errorf("after the replay: %+v %v", d, err)
 	}
-	// The archive placeholder is there.
-	if status, _, page := b.do("GET", "/console/archive?lang=zh", nil); status != 200 || !strings.Contains(page, "我的存档") {
+	// My archive: empty at first (archiving is tested in TestConsoleArchive).
+	if status, _, page := b.do("GET", "/console/archive?lang=zh", nil); status != 200 || !strings.Contains(page, "我的存档") ||
+		!strings.Contains(page, "本部门还没有存档") {
 		t.Errorf("archive: %d", status)
 	}
 	// Signing out ends the session.

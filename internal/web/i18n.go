@@ -211,6 +211,8 @@ var ui = map[string]text{
 	"role.department": {"部门用证人员", "Department user"},
 	// apply: applications through a portal (apply.go).
 	"apply.business_licence": {"营业执照", "Business licence"},
+	// integ: the admin navigation's link to the service catalogue (/admin/catalog).
+	"admin.catalog": {"事项材料目录", "Service catalogue"},
 }
 
 // uiText returns the word for key in lang; a missing key shows itself so that it is noticed.

@@ -376,6 +376,7 @@ func TestOperatorPages(t *testing.T) {
 	r = c.get(t, "/admin/audit")
 	expect(t, r, 200)
 	contains(t, r, "审计日志完整")
+	contains(t, r, `<a href="/admin/catalog">事项材料目录</a>`) // the operators' navigation
 
 	r = c.postForm(t, "/admin/tokens", url.Values{"name": {"ops script"}, "ttl_days": {"30"}})
 	expect(t, r, http.StatusCreated)
@@ -390,6 +391,9 @@ func TestOperatorPages(t *testing.T) {
 	cr := f.login(t, "reg-a")
 	for _, p := range []string{"/admin/authorities", "/admin/accounts", "/admin/audit"} {
 		expect(t, cr.get(t, p), 403)
+	}
+	if r := cr.get(t, "/admin/licences"); strings.Contains(r.body, `href="/admin/catalog"`) {
+		t.Error("a registrar's navigation links to the operators' catalogue page")
 	}
 	expect(t, cr.postForm(t, "/admin/authorities", url.Values{"code": {code}, "name": {"x"}, "region": {"320102"}}), 403)
 }

@@ -216,6 +216,8 @@ func (s *server) routes() []route {
 		{"GET /console/notices", false, s.consoleNotices},
 		{"POST /console/notices/deliveries/{id}/replay", false, s.consolePost(s.consoleReplay)},
 		{"GET /console/archive", false, s.consoleArchive},
+		{"POST /console/archive", false, s.consolePost(s.consoleArchiveLicence)},
+		{"POST /console/archive/verify", false, s.consolePost(s.consoleVerifyReceipt)},
 
 		// @catalog — catalog.go, issue 6: service catalogue and applications
 		// Applications (办件) through a portal, with the person's access token (apply.go).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/errs"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/sharing"
 )
@@ -304,6 +305,8 @@ func govRecordStatus(rec *sharing.Record, now time.Time) int {
 		return govCancelled
 	case license.Suspended:
 		return govRestricted
+	case license.Status(library.Expired): // a permit past its validity
+		return govExpired
 	}
 	if to := rec.Face.TermTo; to != "" && to != license.LongTerm && to < now.UTC().Format(time.DateOnly) {
 		return govExpired

@@ -37,6 +37,7 @@ import (
 
 	"github.com/elicense/elicense/internal/audit"
 	"github.com/elicense/elicense/internal/keys"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/loadgen"
 	"github.com/elicense/elicense/internal/oidc"
@@ -93,6 +94,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer env.Close()
 	svc := sharing.NewService(sharing.Config{Store: env.DB, Clients: env.DB, Tokens: env.OIDC, Licences: env.Licenses,
 		Documents: env.Documents, Audit: env.Audit, Clock: env.Clock.Now})
+	// The licence library is wired as elicense serve wires it, so that the business licence's
+	// paths are measured as they run in production (a permit is recognised by its type code).
+	svc.SetLibrary(library.NewService(library.Config{Store: env.DB, Keys: env.Keys, Licences: env.Licenses, Clock: env.Clock.Now}))
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, Identity: env.Identity, OIDC: env.OIDC, Sharing: svc, DB: env.DB, Clock: env.Clock.Now,
 		PublicURL: issuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
