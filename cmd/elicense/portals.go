@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/elicense/elicense/internal/demo"
 	"github.com/elicense/elicense/internal/demoportal"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/sharing"
@@ -118,9 +119,10 @@ func (a *app) startDemoPortals(ctx context.Context, addr net.Addr, publicURL str
 	return out, nil
 }
 
-// demoPortalTypes are the licence types the demo portals may use.
+// demoPortalTypes are the licence types the demo portals may use: the business licence and the
+// permit types of the demo's licence library.
 func demoPortalTypes(a *app) []string {
-	return []string{a.licenses.TypeCode()}
+	return []string{a.licenses.TypeCode(), demo.FoodTypeCode, demo.ConstructionTypeCode, demo.DischargeTypeCode}
 }
 
 func printPortals(w io.Writer, ps []runningPortal) {
