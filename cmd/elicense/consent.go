@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/elicense/elicense/internal/document"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
+	"github.com/elicense/elicense/internal/permitdoc"
 	"github.com/elicense/elicense/internal/sharing"
 )
 
@@ -20,6 +22,16 @@ func (c copier) Copy(ctx context.Context, l *license.Licence, format string, m s
 		f = document.PDF
 	}
 	return c.docs.RenderCopy(ctx, l, document.Options{Format: f}, document.Mark(m))
+}
+
+// CopyPermit renders the copy of permit p of type t in format (sharing.PermitCopier), with its
+// status as of the copy's time.
+func (c copier) CopyPermit(ctx context.Context, p *library.Permit, t *library.Type, format string, m sharing.CopyMark) ([]byte, error) {
+	f := document.OFD
+	if format == "pdf" {
+		f = document.PDF
+	}
+	return c.docs.RenderPermitCopy(ctx, permitdoc.Of(p, t, m.At), document.Options{Format: f}, document.Mark(m))
 }
 
 // enableConsent gives the sharing service consent, downloads, archive receipts and usage

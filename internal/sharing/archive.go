@@ -28,7 +28,7 @@ type Receipt struct {
 	ReceiptID   string    `json:"receipt_id"`
 	Identifier  string    `json:"identifier"`
 	Version     int       `json:"version"`
-	DocumentSM3 string    `json:"document_sm3"` // hex SM3 of license.SignedBytes of the version
+	DocumentSM3 string    `json:"document_sm3"` // hex SM3 of license.SignedBytes (a permit: library.SignedBytes) of the version
 	ArchivedAt  time.Time `json:"archived_at"`
 	Caller      string    `json:"caller"`    // the department's client ID
 	Signature   []byte    `json:"signature"` // SM2 (DER) by the platform key over ReceiptBytes; base64 in JSON
@@ -75,6 +75,9 @@ func (s *Service) Archive(ctx context.Context, c *Caller, p Purpose, identifier 
 		return nil, err
 	}
 	now := s.now().Truncate(time.Microsecond)
+	if s.isPermitType(identifier) {
+		return s.archivePermit(ctx, c, p, identifier, now) // permits.go
+	}
 	l, err := s.lookup(ctx, identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):
@@ -88,16 +91,22 @@ func (s *Service) Archive(ctx context.Context, c *Caller, p Purpose, identifier 
 	if err := s.follow(ctx, c, l.Code); err != nil {
 		return nil, err
 	}
-	r := &Receipt{ReceiptID: "AR" + rand.Text(), Identifier: l.Identifier, Version: l.Version, DocumentSM3: DocumentSM3(l),
+	return s.storeReceipt(ctx, c, p, l.Code, l.Identifier, l.Version, DocumentSM3(l), now)
+}
+
+// storeReceipt signs and stores the receipt of an archived version, with its usage record.
+func (s *Service) storeReceipt(ctx context.Context, c *Caller, p Purpose, entity, identifier string, version int, sm3 string, now time.Time) (*Receipt, error) {
+	r := &Receipt{ReceiptID: "AR" + rand.Text(), Identifier: identifier, Version: version, DocumentSM3: sm3,
 		ArchivedAt: now, Caller: c.ClientID, CertSerial: s.cc.certSerial}
+	var err error
 	if r.Signature, err = s.cc.Signer.Sign(ctx, ReceiptBytes(r)); err != nil {
 		return nil, fmt.Errorf("sharing: sign archive receipt: %w", err)
 	}
-	a := &consent.Archive{ReceiptID: r.ReceiptID, ClientID: c.ClientID, EntityCode: l.Code, Identifier: r.Identifier,
+	a := &consent.Archive{ReceiptID: r.ReceiptID, ClientID: c.ClientID, EntityCode: entity, Identifier: r.Identifier,
 		Version: r.Version, DocumentSM3: r.DocumentSM3, Cause: p.Cause, Item: p.Item, CaseNumber: p.Case, ArchivedAt: now,
 		Signature: r.Signature, CertSerial: r.CertSerial}
-	u := consentUsage{usage: usageOf(p, l.Identifier, "ok"), Receipt: r.ReceiptID}
-	if err := s.cc.Store.AddArchive(ctx, a, s.usageEvent(c, "archive", l.Code, u, now)); err != nil {
+	u := consentUsage{usage: usageOf(p, identifier, "ok"), Receipt: r.ReceiptID}
+	if err := s.cc.Store.AddArchive(ctx, a, s.usageEvent(c, "archive", entity, u, now)); err != nil {
 		return nil, fmt.Errorf("sharing: archive: %w", err)
 	}
 	return r, nil
@@ -120,7 +129,7 @@ func (s *Service) VerifyReceipt(ctx context.Context, c *Caller, r Receipt) (*Rec
 	if err := s.consentOn(); err != nil {
 		return nil, err
 	}
-	typ := s.c.Licences.TypeCode()
+	typ := s.typeOf(r.Identifier) // a permit's receipt needs a permission of the permit's type
 	if err := s.allow(ctx, c, OpArchive, typ); err != nil {
 		if err2 := s.allow(ctx, c, OpVerify, typ); err2 != nil {
 			return nil, err
@@ -140,12 +149,11 @@ func (s *Service) VerifyReceipt(ctx context.Context, c *Caller, r Receipt) (*Rec
 	case !errs.Is(err, errs.NotFound):
 		return nil, fmt.Errorf("sharing: verify receipt: %w", err)
 	}
-	subject := ""
-	if l, err := s.c.Licences.Get(ctx, strings.ToUpper(strings.TrimSpace(r.Identifier))); err == nil {
-		ck.DocumentMatches, subject = l.Version == r.Version && strings.EqualFold(DocumentSM3(l), r.DocumentSM3), l.Code
-	} else if !errs.Is(err, errs.NotFound) && !errs.Is(err, errs.Invalid) {
-		return nil, fmt.Errorf("sharing: verify receipt: %w", err)
+	version, sm3, subject, found, err := s.receiptDocument(ctx, strings.ToUpper(strings.TrimSpace(r.Identifier)))
+	if err != nil {
+		return nil, err
 	}
+	ck.DocumentMatches = found && version == r.Version && strings.EqualFold(sm3, r.DocumentSM3)
 	ck.Valid = ck.SignatureValid && ck.OnRecord && ck.DocumentMatches
 	var zh, en []string
 	if !ck.SignatureValid {

@@ -39,7 +39,8 @@ type CopyMark struct {
 	Expires    time.Time // until when the copy serves (At + CopyValidity)
 }
 
-// Copier renders a watermarked copy of a licence version in a format ("ofd" or "pdf").
+// Copier renders a watermarked copy of a licence version in a format ("ofd" or "pdf"). One that
+// also implements PermitCopier (permits.go) serves copies of permits too.
 type Copier interface {
 	Copy(ctx context.Context, l *license.Licence, format string, m CopyMark) ([]byte, error)
 }
@@ -100,6 +101,9 @@ func (s *Service) Download(ctx context.Context, c *Caller, p Purpose, identifier
 		return nil, err
 	}
 	now := s.now().Truncate(time.Microsecond)
+	if s.isPermitType(identifier) {
+		return s.downloadPermit(ctx, c, p, identifier, format, now) // permits.go
+	}
 	l, err := s.lookup(ctx, identifier)
 	switch {
 	case errs.Is(err, errs.NotFound):
@@ -123,14 +127,20 @@ func (s *Service) Download(ctx context.Context, c *Caller, p Purpose, identifier
 		}
 		return nil, err
 	}
+	return s.newDownload(ctx, c, p, l.Code, l.Identifier, format, ids, u, now)
+}
+
+// newDownload stores a download URL of a version of the entity's licence, relying on the
+// authorisations ids, with its usage record u.
+func (s *Service) newDownload(ctx context.Context, c *Caller, p Purpose, entity, identifier, format string, ids []string, u consentUsage, now time.Time) (*DownloadURL, error) {
 	var raw [32]byte
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	d := &consent.Download{ID: rand.Text(), TokenHash: tokenHash(token), ClientID: c.ClientID, EntityCode: l.Code,
-		Identifier: l.Identifier, Format: format, Cause: p.Cause, Item: p.Item, CaseNumber: p.Case, ConsentID: strings.Join(ids, ","),
+	d := &consent.Download{ID: rand.Text(), TokenHash: tokenHash(token), ClientID: c.ClientID, EntityCode: entity,
+		Identifier: identifier, Format: format, Cause: p.Cause, Item: p.Item, CaseNumber: p.Case, ConsentID: strings.Join(ids, ","),
 		CreatedAt: now, ExpiresAt: now.Add(DownloadLifetime)}
 	u.usage.Result, u.Consent, u.Download = "ok", ids, d.ID
-	if err := s.cc.Store.AddDownload(ctx, d, s.usageEvent(c, "download", l.Code, u, now)); err != nil {
+	if err := s.cc.Store.AddDownload(ctx, d, s.usageEvent(c, "download", entity, u, now)); err != nil {
 		return nil, fmt.Errorf("sharing: download: %w", err)
 	}
 	return &DownloadURL{ID: d.ID, Token: token, ExpiresAt: d.ExpiresAt}, nil
@@ -158,15 +168,16 @@ func (s *Service) Fetch(ctx context.Context, token string) (*File, error) {
 	if err := fetchable(d, now); err != nil {
 		return nil, err
 	}
-	l, err := s.c.Licences.Get(ctx, d.Identifier)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: fetch %s: %w", d.Identifier, err)
-	}
 	m := CopyMark{ID: d.ID, Caller: d.ClientID, CallerName: s.clientNames()(ctx, d.ClientID), Cause: d.Cause, Item: d.Item,
 		Case: d.CaseNumber, At: now, Expires: now.Add(CopyValidity)}
-	body, err := s.cc.Copier.Copy(ctx, l, d.Format, m)
+	var f *File
+	if s.isPermitType(d.Identifier) {
+		f, err = s.copyPermit(ctx, d, m) // permits.go
+	} else {
+		f, err = s.copyLicence(ctx, d, m)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sharing: copy of %s: %w", d.Identifier, err)
+		return nil, err
 	}
 	c := &Caller{ClientID: d.ClientID}
 	p := Purpose{Cause: d.Cause, Item: d.Item, Case: d.CaseNumber}
@@ -178,6 +189,19 @@ func (s *Service) Fetch(ctx context.Context, token string) (*File, error) {
 				"this download URL has been used; each URL serves one download, so ask for a new one")
 		}
 		return nil, fmt.Errorf("sharing: fetch: %w", err)
+	}
+	return f, nil
+}
+
+// copyLicence renders the copy behind a business licence's download URL.
+func (s *Service) copyLicence(ctx context.Context, d *consent.Download, m CopyMark) (*File, error) {
+	l, err := s.c.Licences.Get(ctx, d.Identifier)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: fetch %s: %w", d.Identifier, err)
+	}
+	body, err := s.cc.Copier.Copy(ctx, l, d.Format, m)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: copy of %s: %w", d.Identifier, err)
 	}
 	return &File{Name: fmt.Sprintf("%s-%d-copy.%s", l.Code, l.Version, d.Format), Format: d.Format, Body: body}, nil
 }

@@ -267,8 +267,11 @@ type QueryResult struct {
 
 // BatchQuery queries up to MaxBatch identifiers with one purpose; one usage record per
 // identifier, all appended in one transaction.
+// Each identifier needs the query permission of its type (permits.go): one of a type the
+// caller may not query is refused alone (errs.Forbidden, recorded as denied).
 func (s *Service) BatchQuery(ctx context.Context, c *Caller, p Purpose, identifiers []string) ([]QueryResult, error) {
-	if err := s.begin(ctx, c, &p, OpQuery, "query", s.c.Licences.TypeCode(), ""); err != nil {
+	types, err := s.beginAny(ctx, c, &p, OpQuery, "query")
+	if err != nil {
 		return nil, err
 	}
 	if err := checkBatch(len(identifiers)); err != nil {
@@ -277,12 +280,18 @@ func (s *Service) BatchQuery(ctx context.Context, c *Caller, p Purpose, identifi
 	now := s.now()
 	out := make([]QueryResult, len(identifiers))
 	evs := make([]audit.Event, len(identifiers))
+	permits := batchPermits{s: s}
 	for i, id := range identifiers {
 		id = strings.ToUpper(strings.TrimSpace(id))
 		out[i].Identifier = id
-		if t := s.typeOf(id); t != s.c.Licences.TypeCode() {
-			out[i].Err = errs.Forbiddenf("本系统无权对证照类型 %s 执行 query 操作", "this system may not query licences of type %s", t)
+		if t := s.typeOf(id); !types.allows(t) {
+			out[i].Err = deniedType(OpQuery, t)
 			evs[i] = s.event(c, p, "query", id, id, "denied", now)
+			continue
+		} else if s.isPermitType(id) {
+			if out[i], evs[i], err = permits.query(ctx, c, p, id, now); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		l, err := s.lookup(ctx, id)
@@ -389,6 +398,9 @@ type Verification struct {
 	Identifier string         `json:"identifier,omitempty"`   // of the version compared with
 	Code       string         `json:"code,omitempty"`
 	Status     license.Status `json:"status,omitempty"`
+	// Denied is set on a batch item of a licence type the caller may not verify (Result is then
+	// 4, and ZH/EN say why).
+	Denied bool `json:"denied,omitempty"`
 }
 
 // VerifyFields verifies one licence by fields.
@@ -412,9 +424,11 @@ func (s *Service) VerifyFields(ctx context.Context, c *Caller, p Purpose, f Fiel
 }
 
 // BatchVerify verifies up to MaxBatch licences with one purpose; one usage record per
-// licence, all appended in one transaction.
+// licence, all appended in one transaction. Each item needs the verify permission of its type
+// (permits.go): one of a type the caller may not verify is answered Denied (recorded as denied).
 func (s *Service) BatchVerify(ctx context.Context, c *Caller, p Purpose, fs []Fields) ([]*Verification, error) {
-	if err := s.begin(ctx, c, &p, OpVerify, "verify", s.c.Licences.TypeCode(), ""); err != nil {
+	types, err := s.beginAny(ctx, c, &p, OpVerify, "verify")
+	if err != nil {
 		return nil, err
 	}
 	if err := checkBatch(len(fs)); err != nil {
@@ -423,8 +437,19 @@ func (s *Service) BatchVerify(ctx context.Context, c *Caller, p Purpose, fs []Fi
 	now := s.now()
 	out := make([]*Verification, len(fs))
 	evs := make([]audit.Event, len(fs))
+	business := s.c.Licences.TypeCode()
 	for i, f := range fs {
-		v, err := s.verify(ctx, f)
+		verify := s.verify
+		switch t := s.fieldsType(f); {
+		case !types.allows(t):
+			out[i] = deniedVerification(t)
+			evs[i] = s.event(c, p, "verify", cmp(uscc.Normalize(f.Code), strings.ToUpper(strings.TrimSpace(f.Identifier))),
+				strings.ToUpper(strings.TrimSpace(f.Identifier)), "denied", now)
+			continue
+		case t != business:
+			verify = s.verifyPermit
+		}
+		v, err := verify(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -538,8 +563,11 @@ func (s *Service) VerifyQR(ctx context.Context, c *Caller, p Purpose, token stri
 	return s.verifyDoc(ctx, c, p, "verify_qr", func() (*document.Report, error) { return s.c.Documents.VerifyToken(ctx, token) })
 }
 
+// The caller needs the verify permission of some licence type to start and, once the file is
+// read, of its type (a permit's or the business licence's) to get the report (permits.go).
 func (s *Service) verifyDoc(ctx context.Context, c *Caller, p Purpose, action string, verify func() (*document.Report, error)) (*document.Report, error) {
-	if err := s.begin(ctx, c, &p, OpVerify, action, s.c.Licences.TypeCode(), ""); err != nil {
+	types, err := s.beginAny(ctx, c, &p, OpVerify, action)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -547,7 +575,14 @@ func (s *Service) verifyDoc(ctx context.Context, c *Caller, p Purpose, action st
 	if err != nil {
 		return nil, fmt.Errorf("sharing: %s: %w", action, err)
 	}
-	if err := s.record(ctx, s.event(c, p, action, r.Code, r.Identifier, fmt.Sprintf("result:%d", r.Result), now)); err != nil {
+	subject := s.docSubject(ctx, r)
+	if t, ok := s.docAllowed(types, r); !ok {
+		if err := s.record(ctx, s.event(c, p, action, subject, r.Identifier, "denied", now)); err != nil {
+			return nil, err
+		}
+		return nil, deniedType(OpVerify, t)
+	}
+	if err := s.record(ctx, s.event(c, p, action, subject, r.Identifier, fmt.Sprintf("result:%d", r.Result), now)); err != nil {
 		return nil, err
 	}
 	return r, nil

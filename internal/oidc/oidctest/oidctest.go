@@ -26,8 +26,10 @@ import (
 	"github.com/elicense/elicense/internal/identity"
 	"github.com/elicense/elicense/internal/identity/passkey"
 	"github.com/elicense/elicense/internal/keys"
+	"github.com/elicense/elicense/internal/library"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/oidc"
+	"github.com/elicense/elicense/internal/permitdoc"
 	"github.com/elicense/elicense/internal/store"
 	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
@@ -170,7 +172,11 @@ func (e *Env) wire(ctx context.Context, o Options) error {
 	lookup := gm.HMACSM3(o.Master, []byte("elicense person-id lookup key v1"))
 	prot := Protector{sealer: sealer, key: lookup[:]}
 	e.Licenses = license.NewService(license.Config{Store: e.DB, Keys: e.Keys, Clock: e.Clock.Now, Protect: prot})
-	e.Documents = document.NewService(document.Config{Keys: e.Keys, Licences: e.Licenses, Clock: e.Clock.Now, PublicURL: o.Issuer})
+	// As cmd/elicense does, the verifier checks permits against the licence library (any
+	// library.Service over the same database sees the permits a test issues).
+	lib := library.NewService(library.Config{Store: e.DB, Keys: e.Keys, Licences: e.Licenses, Clock: e.Clock.Now})
+	e.Documents = document.NewService(document.Config{Keys: e.Keys, Licences: e.Licenses, Clock: e.Clock.Now, PublicURL: o.Issuer,
+		Permits: permitdoc.Source{Library: lib, Clock: e.Clock.Now}})
 	if e.OIDC, err = oidc.New(ctx, oidc.Config{Store: e.DB, Keys: e.DB, Sealer: sealer, Issuer: o.Issuer,
 		Logger: o.Logger, Clock: e.Clock.Now}); err != nil {
 		return err
