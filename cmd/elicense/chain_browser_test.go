@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,17 @@ func startDemo(t *testing.T, extra ...string) *servedDemo {
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--demo", "--demo-n", "300"}, extra...)
 		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), d.out, d.errOut)
 	}()
-	d.stop = func() { cancel(); <-done }
+	d.stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			// A server that does not stop is a bug: show where it is stuck.
+			var buf bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			t.Errorf("serve did not stop within 60 s of its context ending; goroutines:\n%s", buf.String())
+		}
+	}
 	t.Cleanup(d.stop)
 	reBase := regexp.MustCompile(`verification page: (http://localhost:\d+)/`)
 	for deadline := time.Now().Add(120 * time.Second); d.base == ""; time.Sleep(50 * time.Millisecond) {
