@@ -270,10 +270,21 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 		rest = p.flow(items, lines, contCol, s, cw, f, true)
 		p.footer(o.Copy, f)
 		pages = append(pages, p)
-		if len(pages) > 50 {
-			return nil, fmt.Errorf("document: layout: more than 50 pages")
+		if len(pages) > maxPages {
+			return nil, errTooManyPages
 		}
 	}
+	lay.addPages(pages, f)
+	return lay, nil
+}
+
+// maxPages bounds the pages of one document: a face item that flows beyond it is an error.
+const maxPages = 50
+
+var errTooManyPages = fmt.Errorf("document: layout: more than %d pages", maxPages)
+
+// addPages numbers pages when there are several and appends them to the layout.
+func (lay *layout) addPages(pages []*pageBuilder, f *Font) {
 	if len(pages) > 1 {
 		for i, p := range pages {
 			p.pageNumber(i+1, len(pages), f)
@@ -282,7 +293,6 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 	for _, p := range pages {
 		lay.Pages = append(lay.Pages, p.page)
 	}
-	return lay, nil
 }
 
 // pageBuilder adds design-unit elements to a page, scaled by k.
