@@ -206,6 +206,20 @@ func (s *server) consoleError(w http.ResponseWriter, r *http.Request, u *console
 	s.consolePage(w, r, p.Status, u, &consoleData{Section: "error", Problem: &p})
 }
 
+// consoleNeeds is consoleSignIn for a section that needs a service: when the service is not
+// configured (on is false) it renders off on the console page and returns false.
+func (s *server) consoleNeeds(w http.ResponseWriter, r *http.Request, on bool, off error) (*consoleUser, bool) {
+	u, ok := s.consoleSignIn(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !on {
+		s.consoleError(w, r, u, off)
+		return nil, false
+	}
+	return u, true
+}
+
 // consoleHome answers GET /console/.
 func (s *server) consoleHome(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/lookup", http.StatusSeeOther)
@@ -344,12 +358,8 @@ func consoleDigits(s string) bool {
 // consoleLookupEntity answers POST /console/lookup: the entity's licences through the sharing
 // service (ListByHolder) with the purpose given, recorded as the client's call.
 func (s *server) consoleLookupEntity(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Sharing != nil, errSharingOff)
 	if !ok {
-		return
-	}
-	if s.Sharing == nil {
-		s.consoleError(w, r, u, errSharingOff)
 		return
 	}
 	d := &consoleData{Section: "lookup", Code: uscc.Normalize(r.PostFormValue("code")), Purpose: consolePurpose(r)}
@@ -485,12 +495,8 @@ func (s *server) consoleHistory(w http.ResponseWriter, r *http.Request) {
 // consoleNotices answers GET /console/notices: the client's subscriptions, its failed
 // deliveries (each with a replay button) and its latest deliveries.
 func (s *server) consoleNotices(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Notices != nil, errNoticesOff)
 	if !ok {
-		return
-	}
-	if s.Notices == nil {
-		s.consoleError(w, r, u, errNoticesOff)
 		return
 	}
 	c := consoleNoticeCaller(u)
@@ -513,12 +519,8 @@ func (s *server) consoleNotices(w http.ResponseWriter, r *http.Request) {
 
 // consoleReplay answers POST /console/notices/deliveries/{id}/replay.
 func (s *server) consoleReplay(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Notices != nil, errNoticesOff)
 	if !ok {
-		return
-	}
-	if s.Notices == nil {
-		s.consoleError(w, r, u, errNoticesOff)
 		return
 	}
 	if _, err := s.Notices.Replay(r.Context(), consoleNoticeCaller(u), r.PathValue("id")); err != nil {
