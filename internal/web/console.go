@@ -206,6 +206,17 @@ func (s *server) consoleError(w http.ResponseWriter, r *http.Request, u *console
 	s.consolePage(w, r, p.Status, u, &consoleData{Section: "error", Problem: &p})
 }
 
+// consoleFailed renders a failed request of the console: validation errors next to the fields
+// of the section d, any other error on the error page.
+func (s *server) consoleFailed(w http.ResponseWriter, r *http.Request, u *consoleUser, err error, d *consoleData) {
+	if m, ok := consoleFieldErrors(err, langOf(r)); ok {
+		d.Errors = m
+		s.consolePage(w, r, statusOf(err), u, d)
+		return
+	}
+	s.consoleError(w, r, u, err)
+}
+
 // consoleNeeds is consoleSignIn for a section that needs a service: when the service is not
 // configured (on is false) it renders off on the console page and returns false.
 func (s *server) consoleNeeds(w http.ResponseWriter, r *http.Request, on bool, off error) (*consoleUser, bool) {
@@ -330,12 +341,7 @@ func (s *server) consoleLookup(w http.ResponseWriter, r *http.Request) {
 		} else {
 			ls, err := s.Licenses.Search(r.Context(), license.SearchQuery{Text: d.Query, Limit: 20})
 			if err != nil {
-				if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-					d.Errors = m
-					s.consolePage(w, r, statusOf(err), u, d)
-					return
-				}
-				s.consoleError(w, r, u, err)
+				s.consoleFailed(w, r, u, err, d)
 				return
 			}
 			for _, l := range ls {
@@ -369,12 +375,7 @@ func (s *server) consoleLookupEntity(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := s.Sharing.ListByHolder(r.Context(), consoleShareCaller(u), d.Purpose, d.Code, codeType, "")
 	if err != nil {
-		if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-			d.Errors = m
-			s.consolePage(w, r, statusOf(err), u, d)
-			return
-		}
-		s.consoleError(w, r, u, err)
+		s.consoleFailed(w, r, u, err, d)
 		return
 	}
 	d.Records, d.Done = recs, "lookup"
@@ -420,12 +421,7 @@ func (s *server) consoleVerify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-			d.Errors = m
-			s.consolePage(w, r, statusOf(err), u, d)
-			return
-		}
-		s.consoleError(w, r, u, err)
+		s.consoleFailed(w, r, u, err, d)
 		return
 	}
 	s.consolePage(w, r, http.StatusOK, u, d)
