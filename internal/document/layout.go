@@ -192,6 +192,15 @@ type layoutOptions struct {
 	Font *Font
 }
 
+// sheet returns the scale k of the design (drawn at the size of the 副本) and the page's width
+// and height for the copy: the 正本 is the same design, larger.
+func (o layoutOptions) sheet() (k, w, h float64) {
+	if o.Copy == Original {
+		return originalW / duplicateW, originalW, originalH
+	}
+	return 1, duplicateW, duplicateH
+}
+
 // design coordinates of the 副本; scale k applies to everything.
 var (
 	leftCol  = column{x: 26, right: 150, top: 66, bot: 186}
@@ -204,11 +213,7 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 	if o.Font == nil {
 		return nil, fmt.Errorf("document: layout: no font")
 	}
-	k := 1.0
-	pw, ph := duplicateW, duplicateH
-	if o.Copy == Original {
-		k, pw, ph = originalW/duplicateW, originalW, originalH
-	}
+	k, pw, ph := o.sheet()
 	f := o.Font
 	left, right := faceItems(l)
 	lay := &layout{}

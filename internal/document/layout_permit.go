@@ -73,11 +73,7 @@ func layoutPermit(p *Permit, o layoutOptions) (*layout, error) {
 	if o.Font == nil {
 		return nil, fmt.Errorf("document: layout: no font")
 	}
-	k := 1.0
-	pw, ph := duplicateW, duplicateH
-	if o.Copy == Original {
-		k, pw, ph = originalW/duplicateW, originalW, originalH
-	}
+	k, pw, ph := o.sheet()
 	f := o.Font
 	items := permitItems(p)
 	lay := &layout{}
