@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -325,47 +324,16 @@ func (s *Service) platformSeal(ctx context.Context, maker gm.Signer, makerCert [
 		return nil, fmt.Errorf("document: platform certificate: %w", err)
 	}
 	serial := c.SerialNumber.Text(16)
-	id := keys.SealKeyID(keys.PlatformSealCode, serial)
-	if v, ok := s.seals.Load(id); ok {
-		return v.(*sealRes), nil
-	}
-	s.sealMu.Lock()
-	defer s.sealMu.Unlock()
-	if v, ok := s.seals.Load(id); ok {
-		return v.(*sealRes), nil
-	}
-	der, err := s.docKeys.Seal(ctx, keys.PlatformSealCode, serial)
-	if errs.Is(err, errs.NotFound) {
-		var pic []byte
-		pic, err = seal.DrawImage(s.platformName, seal.ImageOptions{SizePx: 400, BottomText: "加注专用章"})
-		if err == nil {
-			now := s.now()
-			sid := serial
-			if len(sid) > 16 {
-				sid = sid[:16]
-			}
-			der, err = seal.MakeSeal(ctx, maker, makerCert, seal.Info{
-				ID: strings.ToUpper("PLATFORM-COPY-" + sid), Type: seal.TypeOrganisation, Name: s.platformName + "加注专用章",
-				Certs:   [][]byte{makerCert},
-				Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: c.NotAfter.UTC().Truncate(time.Second),
-				PictureType: "PNG", Picture: pic, WidthMM: sealPictureMM, HeightMM: sealPictureMM,
+	return s.cachedSeal(ctx, keys.SealKeyID(keys.PlatformSealCode, serial), "the platform",
+		func() ([]byte, error) { return s.docKeys.Seal(ctx, keys.PlatformSealCode, serial) },
+		func() ([]byte, error) {
+			return s.makeOrgSeal(ctx, maker, makerCert, orgSeal{
+				idPrefix: "PLATFORM-COPY-", serial: serial, name: s.platformName + "加注专用章", signerCert: makerCert,
+				validTo: c.NotAfter, picture: seal.ImageOptions{SizePx: 400, BottomText: "加注专用章"},
+				pictureName: s.platformName, sizeMM: sealPictureMM,
 			})
-		}
-		if err == nil {
-			der, err = s.docKeys.PutSeal(ctx, keys.PlatformSealCode, serial, der)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("document: the platform's seal: %w", err)
-	}
-	sl, err := seal.ParseSeal(der)
-	if err != nil {
-		return nil, fmt.Errorf("document: the platform's stored seal: %w", err)
-	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM,
-		packed: sync.OnceValue(func() *packed { return pack(sl.Picture, flate.NoCompression) })}
-	s.seals.Store(id, r)
-	return r, nil
+		},
+		func(der []byte) ([]byte, error) { return s.docKeys.PutSeal(ctx, keys.PlatformSealCode, serial, der) })
 }
 
 // OFD resources of a copy.

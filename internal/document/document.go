@@ -259,7 +259,17 @@ func (s *Service) Seal(ctx context.Context, authorityCode string) ([]byte, error
 }
 
 func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, error) {
-	id := keys.SealKeyID(a.Code, a.Serial)
+	return s.cachedSeal(ctx, keys.SealKeyID(a.Code, a.Serial), a.Code,
+		func() ([]byte, error) { return s.docKeys.Seal(ctx, a.Code, a.Serial) },
+		func() ([]byte, error) { return s.makeSeal(ctx, a) },
+		func(der []byte) ([]byte, error) { return s.docKeys.PutSeal(ctx, a.Code, a.Serial, der) })
+}
+
+// cachedSeal returns the seal cached under the key ID id. On a miss it takes the stored seal
+// (load), or, when none is stored (errs.NotFound), makes one (mk) and stores it (put, which
+// returns another process's seal when that one stored first); sealMu makes a process do this
+// once. owner names the seal's holder in errors.
+func (s *Service) cachedSeal(ctx context.Context, id, owner string, load, mk func() ([]byte, error), put func(der []byte) ([]byte, error)) (*sealRes, error) {
 	if v, ok := s.seals.Load(id); ok {
 		return v.(*sealRes), nil
 	}
@@ -268,19 +278,19 @@ func (s *Service) sealFor(ctx context.Context, a *keys.Authority) (*sealRes, err
 	if v, ok := s.seals.Load(id); ok {
 		return v.(*sealRes), nil
 	}
-	der, err := s.docKeys.Seal(ctx, a.Code, a.Serial)
+	der, err := load()
 	if errs.Is(err, errs.NotFound) {
-		der, err = s.makeSeal(ctx, a)
+		der, err = mk()
 		if err == nil {
-			der, err = s.docKeys.PutSeal(ctx, a.Code, a.Serial, der)
+			der, err = put(der)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("document: seal of %s: %w", a.Code, err)
+		return nil, fmt.Errorf("document: seal of %s: %w", owner, err)
 	}
 	sl, err := seal.ParseSeal(der)
 	if err != nil {
-		return nil, fmt.Errorf("document: stored seal of %s: %w", a.Code, err)
+		return nil, fmt.Errorf("document: stored seal of %s: %w", owner, err)
 	}
 	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM,
 		packed: sync.OnceValue(func() *packed { return pack(sl.Picture, flate.NoCompression) })}
@@ -305,21 +315,43 @@ func (s *Service) makeSeal(ctx context.Context, a *keys.Authority) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	pic, err := seal.DrawImage(a.Name, seal.ImageOptions{SizePx: 400})
+	return s.makeOrgSeal(ctx, maker, makerCert, orgSeal{
+		idPrefix: a.Code + "-", serial: a.Serial, name: a.Name, signerCert: a.CertDER, validTo: cert.NotAfter,
+		picture: seal.ImageOptions{SizePx: 400}, pictureName: a.Name, sizeMM: sealPictureMM,
+	})
+}
+
+// orgSeal describes an organisation seal (单位印章) the platform makes: for a registering
+// authority, a market entity, or itself (copies).
+type orgSeal struct {
+	idPrefix    string // the esID is idPrefix + the first 16 hex digits of serial, upper-cased
+	serial      string // the signer certificate's serial
+	name        string // 印章名称
+	signerCert  []byte // the seal's only signer certificate (DER)
+	validTo     time.Time
+	picture     seal.ImageOptions
+	pictureName string // the name around the ring of the picture
+	sizeMM      int    // displayed width and height of the picture
+}
+
+// makeOrgSeal draws o's picture and has maker sign the seal as its maker (制章人); it is valid
+// from sealBackdate before now to o.validTo.
+func (s *Service) makeOrgSeal(ctx context.Context, maker gm.Signer, makerCert []byte, o orgSeal) ([]byte, error) {
+	pic, err := seal.DrawImage(o.pictureName, o.picture)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	serial := a.Serial
+	serial := o.serial
 	if len(serial) > 16 {
 		serial = serial[:16]
 	}
 	return seal.MakeSeal(ctx, maker, makerCert, seal.Info{
-		ID:   strings.ToUpper(a.Code + "-" + serial),
-		Type: seal.TypeOrganisation, Name: a.Name,
-		Certs:   [][]byte{a.CertDER},
-		Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: cert.NotAfter.UTC().Truncate(time.Second),
-		PictureType: "PNG", Picture: pic, WidthMM: sealPictureMM, HeightMM: sealPictureMM,
+		ID:   strings.ToUpper(o.idPrefix + serial),
+		Type: seal.TypeOrganisation, Name: o.name,
+		Certs:   [][]byte{o.signerCert},
+		Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: o.validTo.UTC().Truncate(time.Second),
+		PictureType: "PNG", Picture: pic, WidthMM: o.sizeMM, HeightMM: o.sizeMM,
 	})
 }
 

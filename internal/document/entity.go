@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/digitorus/pdf"
@@ -272,32 +271,10 @@ const entitySealPictureMM = 42
 // signer, the picture is a red round seal with the entity's name. It is stored, so every process
 // signs with the same seal.
 func (s *Service) EntitySeal(ctx context.Context, es *keys.EntitySigner) (*sealRes, error) {
-	id := keys.EntitySealKeyID(es.Code, es.Serial)
-	if v, ok := s.seals.Load(id); ok {
-		return v.(*sealRes), nil
-	}
-	s.sealMu.Lock()
-	defer s.sealMu.Unlock()
-	if v, ok := s.seals.Load(id); ok {
-		return v.(*sealRes), nil
-	}
-	der, err := s.docKeys.EntitySeal(ctx, es.Code, es.Serial)
-	if errs.Is(err, errs.NotFound) {
-		der, err = s.makeEntitySeal(ctx, es)
-		if err == nil {
-			der, err = s.docKeys.PutEntitySeal(ctx, es.Code, es.Serial, der)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("document: seal of entity %s: %w", es.Code, err)
-	}
-	sl, err := seal.ParseSeal(der)
-	if err != nil {
-		return nil, fmt.Errorf("document: stored seal of entity %s: %w", es.Code, err)
-	}
-	r := &sealRes{der: der, picture: sl.Picture, validTo: sl.ValidTo, wMM: sl.WidthMM, hMM: sl.HeightMM}
-	s.seals.Store(id, r)
-	return r, nil
+	return s.cachedSeal(ctx, keys.EntitySealKeyID(es.Code, es.Serial), "entity "+es.Code,
+		func() ([]byte, error) { return s.docKeys.EntitySeal(ctx, es.Code, es.Serial) },
+		func() ([]byte, error) { return s.makeEntitySeal(ctx, es) },
+		func(der []byte) ([]byte, error) { return s.docKeys.PutEntitySeal(ctx, es.Code, es.Serial, der) })
 }
 
 func (s *Service) makeEntitySeal(ctx context.Context, es *keys.EntitySigner) ([]byte, error) {
@@ -309,21 +286,9 @@ func (s *Service) makeEntitySeal(ctx context.Context, es *keys.EntitySigner) ([]
 	if len(name) > seal.MaxNameRunes {
 		name = name[:seal.MaxNameRunes]
 	}
-	pic, err := seal.DrawImage(string(name), seal.ImageOptions{SizePx: 400})
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	serial := es.Serial
-	if len(serial) > 16 {
-		serial = serial[:16]
-	}
-	return seal.MakeSeal(ctx, maker, makerCert, seal.Info{
-		ID:   strings.ToUpper(es.Code + "-E-" + serial),
-		Type: seal.TypeOrganisation, Name: es.Name,
-		Certs:   [][]byte{es.CertDER},
-		Created: now, ValidFrom: now.Add(-sealBackdate), ValidTo: es.NotAfter.Truncate(time.Second),
-		PictureType: "PNG", Picture: pic, WidthMM: entitySealPictureMM, HeightMM: entitySealPictureMM,
+	return s.makeOrgSeal(ctx, maker, makerCert, orgSeal{
+		idPrefix: es.Code + "-E-", serial: es.Serial, name: es.Name, signerCert: es.CertDER, validTo: es.NotAfter,
+		picture: seal.ImageOptions{SizePx: 400}, pictureName: string(name), sizeMM: entitySealPictureMM,
 	})
 }
 
@@ -407,8 +372,8 @@ func signPDFForEntity(file []byte, ds *keys.DocumentSigner, stamp []byte, e Enti
 	buf.Grow(len(file) + 64<<10)
 	err = sign.Sign(bytes.NewReader(file), &buf, rdr, int64(len(file)), sign.SignData{
 		Signature: sign.SignDataSignature{
-			Info: sign.SignDataSignatureInfo{Name: pdfSafe(e.Name, e.Code), Reason: pdfSafe(e.Reason, "signed on behalf of "+e.Code),
-				Date: at, ContactInfo: pdfSafe("统一社会信用代码 "+e.Code, "USCC "+e.Code)},
+			Info: sign.SignDataSignatureInfo{Name: pdfsignText(e.Name, e.Code), Reason: pdfsignText(e.Reason, "signed on behalf of "+e.Code),
+				Date: at, ContactInfo: pdfsignText("统一社会信用代码 "+e.Code, "USCC "+e.Code)},
 			CertType:   sign.ApprovalSignature,
 			DocMDPPerm: sign.AllowFillingExistingFormFieldsAndSignaturesPerms,
 		},
@@ -423,32 +388,6 @@ func signPDFForEntity(file []byte, ds *keys.DocumentSigner, stamp []byte, e Enti
 		return nil, fmt.Errorf("document: pdf sign for entity %s: %w", e.Code, err)
 	}
 	return buf.Bytes(), nil
-}
-
-// pdfSafe returns s if pdfsign can write it, otherwise fallback (ASCII). pdfsign writes a
-// non-ASCII text string as UTF-16BE bytes between parentheses without escaping them, so a
-// character with a byte 0x28 "(", 0x29 ")" or 0x5C "\\" in its UTF-16 code (用 is U+7528) would
-// break the PDF's syntax or change the text; CR and LF bytes would be read as line ends.
-func pdfSafe(s, fallback string) string {
-	ascii := true
-	for _, r := range s {
-		if r >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return s
-	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		for _, b := range []byte{byte(u >> 8), byte(u)} {
-			switch b {
-			case '(', ')', '\\', '\r', '\n':
-				return fallback
-			}
-		}
-	}
-	return s
 }
 
 // pdfStampPx is the width of the seal picture in a PDF signature's appearance: 42 mm at about

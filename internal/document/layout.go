@@ -192,6 +192,15 @@ type layoutOptions struct {
 	Font *Font
 }
 
+// sheet returns the scale k of the design (drawn at the size of the 副本) and the page's width
+// and height for the copy: the 正本 is the same design, larger.
+func (o layoutOptions) sheet() (k, w, h float64) {
+	if o.Copy == Original {
+		return originalW / duplicateW, originalW, originalH
+	}
+	return 1, duplicateW, duplicateH
+}
+
 // design coordinates of the 副本; scale k applies to everything.
 var (
 	leftCol  = column{x: 26, right: 150, top: 66, bot: 186}
@@ -204,11 +213,7 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 	if o.Font == nil {
 		return nil, fmt.Errorf("document: layout: no font")
 	}
-	k := 1.0
-	pw, ph := duplicateW, duplicateH
-	if o.Copy == Original {
-		k, pw, ph = originalW/duplicateW, originalW, originalH
-	}
+	k, pw, ph := o.sheet()
 	f := o.Font
 	left, right := faceItems(l)
 	lay := &layout{}
@@ -270,10 +275,21 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 		rest = p.flow(items, lines, contCol, s, cw, f, true)
 		p.footer(o.Copy, f)
 		pages = append(pages, p)
-		if len(pages) > 50 {
-			return nil, fmt.Errorf("document: layout: more than 50 pages")
+		if len(pages) > maxPages {
+			return nil, errTooManyPages
 		}
 	}
+	lay.addPages(pages, f)
+	return lay, nil
+}
+
+// maxPages bounds the pages of one document: a face item that flows beyond it is an error.
+const maxPages = 50
+
+var errTooManyPages = fmt.Errorf("document: layout: more than %d pages", maxPages)
+
+// addPages numbers pages when there are several and appends them to the layout.
+func (lay *layout) addPages(pages []*pageBuilder, f *Font) {
 	if len(pages) > 1 {
 		for i, p := range pages {
 			p.pageNumber(i+1, len(pages), f)
@@ -282,7 +298,6 @@ func layoutLicence(l *license.Licence, o layoutOptions) (*layout, error) {
 	for _, p := range pages {
 		lay.Pages = append(lay.Pages, p.page)
 	}
-	return lay, nil
 }
 
 // pageBuilder adds design-unit elements to a page, scaled by k.

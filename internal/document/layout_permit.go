@@ -73,11 +73,7 @@ func layoutPermit(p *Permit, o layoutOptions) (*layout, error) {
 	if o.Font == nil {
 		return nil, fmt.Errorf("document: layout: no font")
 	}
-	k := 1.0
-	pw, ph := duplicateW, duplicateH
-	if o.Copy == Original {
-		k, pw, ph = originalW/duplicateW, originalW, originalH
-	}
+	k, pw, ph := o.sheet()
 	f := o.Font
 	items := permitItems(p)
 	lay := &layout{}
@@ -117,18 +113,11 @@ func layoutPermit(p *Permit, o layoutOptions) (*layout, error) {
 		rest = pg.placeRows(rest, permitContCol, s, lw, f, true)
 		pg.permitFooter(p, f)
 		pages = append(pages, pg)
-		if len(pages) > 50 {
-			return nil, fmt.Errorf("document: layout: more than 50 pages")
+		if len(pages) > maxPages {
+			return nil, errTooManyPages
 		}
 	}
-	if len(pages) > 1 {
-		for i, pg := range pages {
-			pg.pageNumber(i+1, len(pages), f)
-		}
-	}
-	for _, pg := range pages {
-		lay.Pages = append(lay.Pages, pg.page)
-	}
+	lay.addPages(pages, f)
 	return lay, nil
 }
 

@@ -222,7 +222,23 @@ func (d *DocumentKeys) DocumentSigner(ctx context.Context, code string) (*Docume
 	if err != nil {
 		return nil, err
 	}
-	id := DocumentKeyID(a.Code, a.Serial)
+	subject := pkix.Name{CommonName: a.Name, Organization: []string{a.Name}, SerialNumber: a.Code,
+		OrganizationalUnit: []string{a.Region}, Country: []string{"CN"}}
+	return d.leafSigner(ctx, DocumentKeyID(a.Code, a.Serial), "document key of "+a.Code, subject,
+		func() (time.Time, error) {
+			sm2, err := gm.ParseCertificate(a.CertDER)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return sm2.NotAfter, nil
+		})
+}
+
+// leafSigner returns the document-signing key id. On first use it issues a certificate for
+// subject under the document CA (creating the CA too), valid until notAfter() but never beyond
+// the CA, and stores the key sealed; what names the key in errors. notAfter is only called when
+// the key is made.
+func (d *DocumentKeys) leafSigner(ctx context.Context, id, what string, subject pkix.Name, notAfter func() (time.Time, error)) (*DocumentSigner, error) {
 	if v, ok := d.byID.Load(id); ok {
 		return v.(*DocumentSigner), nil
 	}
@@ -238,24 +254,22 @@ func (d *DocumentKeys) DocumentSigner(ctx context.Context, code string) (*Docume
 	k, err := d.svc.st.Key(ctx, id)
 	if errs.Is(err, errs.NotFound) {
 		k, err = d.create(ctx, id, func(now time.Time, key *ecdsa.PrivateKey) ([]byte, error) {
-			sm2, err := gm.ParseCertificate(a.CertDER)
+			until, err := notAfter()
 			if err != nil {
 				return nil, err
 			}
-			notAfter := sm2.NotAfter
-			if notAfter.After(root.cert.NotAfter) {
-				notAfter = root.cert.NotAfter
+			if until.After(root.cert.NotAfter) {
+				until = root.cert.NotAfter
 			}
 			serial, err := randomSerial()
 			if err != nil {
 				return nil, err
 			}
 			tmpl := &x509.Certificate{
-				SerialNumber: serial,
-				Subject: pkix.Name{CommonName: a.Name, Organization: []string{a.Name}, SerialNumber: a.Code,
-					OrganizationalUnit: []string{a.Region}, Country: []string{"CN"}},
+				SerialNumber:          serial,
+				Subject:               subject,
 				NotBefore:             now.Add(-backdate),
-				NotAfter:              notAfter,
+				NotAfter:              until,
 				KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 				BasicConstraintsValid: true,
 			}
@@ -263,14 +277,14 @@ func (d *DocumentKeys) DocumentSigner(ctx context.Context, code string) (*Docume
 		})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keys: document key of %s: %w", a.Code, err)
+		return nil, fmt.Errorf("keys: %s: %w", what, err)
 	}
 	dk, err := d.open(k, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := dk.cert.CheckSignatureFrom(root.cert); err != nil {
-		return nil, fmt.Errorf("keys: document key of %s is not certified by the document CA: %w", a.Code, err)
+		return nil, fmt.Errorf("keys: %s is not certified by the document CA: %w", what, err)
 	}
 	ds := &DocumentSigner{Signer: dk.signer, Cert: dk.cert, Root: root.cert}
 	d.byID.Store(id, ds)
@@ -280,27 +294,36 @@ func (d *DocumentKeys) DocumentSigner(ctx context.Context, code string) (*Docume
 // Seal returns the stored electronic seal (SESeal DER) of the authority for its SM2 certificate
 // sm2Serial, or errs.NotFound.
 func (d *DocumentKeys) Seal(ctx context.Context, code, sm2Serial string) ([]byte, error) {
-	id := SealKeyID(code, strings.ToLower(sm2Serial))
-	if v, ok := d.seals.Load(id); ok {
-		return v.([]byte), nil
-	}
-	k, err := d.svc.st.Key(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("keys: seal of %s: %w", code, err)
-	}
-	d.seals.Store(id, k.CertDER)
-	return k.CertDER, nil
+	return d.storedSeal(ctx, SealKeyID(code, strings.ToLower(sm2Serial)), code)
 }
 
 // PutSeal stores the electronic seal of the authority for its SM2 certificate sm2Serial unless
 // one is stored, and returns the stored one (another process's when it stored first).
 func (d *DocumentKeys) PutSeal(ctx context.Context, code, sm2Serial string, der []byte) ([]byte, error) {
-	id := SealKeyID(code, strings.ToLower(sm2Serial))
+	return d.putSeal(ctx, SealKeyID(code, strings.ToLower(sm2Serial)), code, der)
+}
+
+// storedSeal returns the seal stored as key id (cached); owner names its holder in errors.
+func (d *DocumentKeys) storedSeal(ctx context.Context, id, owner string) ([]byte, error) {
+	if v, ok := d.seals.Load(id); ok {
+		return v.([]byte), nil
+	}
+	k, err := d.svc.st.Key(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("keys: seal of %s: %w", owner, err)
+	}
+	d.seals.Store(id, k.CertDER)
+	return k.CertDER, nil
+}
+
+// putSeal stores the seal der as key id unless one is stored (a seal has no private key; its
+// serial is a hash of the seal), and returns the stored one.
+func (d *DocumentKeys) putSeal(ctx context.Context, id, owner string, der []byte) ([]byte, error) {
 	h := gm.SM3(der)
 	k, err := d.svc.st.PutKey(ctx, Key{ID: id, Sealed: []byte{}, CertDER: bytes.Clone(der),
 		Serial: "seal:" + hex.EncodeToString(h[:16]), CreatedAt: d.svc.now()})
 	if err != nil {
-		return nil, fmt.Errorf("keys: store seal of %s: %w", code, err)
+		return nil, fmt.Errorf("keys: store seal of %s: %w", owner, err)
 	}
 	d.seals.Store(id, k.CertDER)
 	return k.CertDER, nil

@@ -1,10 +1,7 @@
 package keys
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
@@ -166,82 +163,20 @@ func (s *Service) EntityCertificateBySerial(ctx context.Context, serial string) 
 // creating it (and the document CA) on first use. PDF readers validate signatures made with it
 // against the document CA, as for licences.
 func (d *DocumentKeys) EntityDocumentSigner(ctx context.Context, es *EntitySigner) (*DocumentSigner, error) {
-	id := EntityDocumentKeyID(es.Code, es.Serial)
-	if v, ok := d.byID.Load(id); ok {
-		return v.(*DocumentSigner), nil
-	}
-	root, err := d.rootKey(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if v, ok := d.byID.Load(id); ok {
-		return v.(*DocumentSigner), nil
-	}
-	k, err := d.svc.st.Key(ctx, id)
-	if errs.Is(err, errs.NotFound) {
-		k, err = d.create(ctx, id, func(now time.Time, key *ecdsa.PrivateKey) ([]byte, error) {
-			notAfter := es.NotAfter
-			if notAfter.After(root.cert.NotAfter) {
-				notAfter = root.cert.NotAfter
-			}
-			serial, err := randomSerial()
-			if err != nil {
-				return nil, err
-			}
-			tmpl := &x509.Certificate{
-				SerialNumber: serial,
-				Subject: pkix.Name{CommonName: es.Name, Organization: []string{es.Name}, SerialNumber: es.Code,
-					OrganizationalUnit: []string{EntityUnit}, Country: []string{"CN"}},
-				NotBefore:             now.Add(-backdate),
-				NotAfter:              notAfter,
-				KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-				BasicConstraintsValid: true,
-			}
-			return x509.CreateCertificate(rand.Reader, tmpl, root.cert, &key.PublicKey, root.signer)
-		})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("keys: document key of entity %s: %w", es.Code, err)
-	}
-	dk, err := d.open(k, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := dk.cert.CheckSignatureFrom(root.cert); err != nil {
-		return nil, fmt.Errorf("keys: document key of entity %s is not certified by the document CA: %w", es.Code, err)
-	}
-	ds := &DocumentSigner{Signer: dk.signer, Cert: dk.cert, Root: root.cert}
-	d.byID.Store(id, ds)
-	return ds, nil
+	subject := pkix.Name{CommonName: es.Name, Organization: []string{es.Name}, SerialNumber: es.Code,
+		OrganizationalUnit: []string{EntityUnit}, Country: []string{"CN"}}
+	return d.leafSigner(ctx, EntityDocumentKeyID(es.Code, es.Serial), "document key of entity "+es.Code, subject,
+		func() (time.Time, error) { return es.NotAfter, nil })
 }
 
 // EntitySeal returns the stored electronic seal (SESeal DER) of the entity for its SM2
 // certificate sm2Serial, or errs.NotFound.
 func (d *DocumentKeys) EntitySeal(ctx context.Context, code, sm2Serial string) ([]byte, error) {
-	id := EntitySealKeyID(code, sm2Serial)
-	if v, ok := d.seals.Load(id); ok {
-		return v.([]byte), nil
-	}
-	k, err := d.svc.st.Key(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("keys: seal of entity %s: %w", code, err)
-	}
-	d.seals.Store(id, k.CertDER)
-	return k.CertDER, nil
+	return d.storedSeal(ctx, EntitySealKeyID(code, sm2Serial), "entity "+code)
 }
 
 // PutEntitySeal stores the electronic seal of the entity for its SM2 certificate sm2Serial
 // unless one is stored, and returns the stored one (another process's when it stored first).
 func (d *DocumentKeys) PutEntitySeal(ctx context.Context, code, sm2Serial string, der []byte) ([]byte, error) {
-	id := EntitySealKeyID(code, sm2Serial)
-	h := gm.SM3(der)
-	k, err := d.svc.st.PutKey(ctx, Key{ID: id, Sealed: []byte{}, CertDER: bytes.Clone(der),
-		Serial: "seal:" + hex.EncodeToString(h[:16]), CreatedAt: d.svc.now()})
-	if err != nil {
-		return nil, fmt.Errorf("keys: store seal of entity %s: %w", code, err)
-	}
-	d.seals.Store(id, k.CertDER)
-	return k.CertDER, nil
+	return d.putSeal(ctx, EntitySealKeyID(code, sm2Serial), "entity "+code, der)
 }

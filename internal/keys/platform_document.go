@@ -2,14 +2,8 @@ package keys
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/x509"
 	"crypto/x509/pkix"
-	"fmt"
 	"time"
-
-	"github.com/elicense/elicense/internal/errs"
 )
 
 // The platform's own document keys. A watermarked copy of a licence (加注件) is sealed by the
@@ -53,53 +47,8 @@ func (d *DocumentKeys) PlatformDocumentSigner(ctx context.Context, name string) 
 	if err != nil {
 		return nil, err
 	}
-	id := PlatformDocumentKeyID(serialOf(plat.cert))
-	if v, ok := d.byID.Load(id); ok {
-		return v.(*DocumentSigner), nil
-	}
-	root, err := d.rootKey(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if v, ok := d.byID.Load(id); ok {
-		return v.(*DocumentSigner), nil
-	}
-	k, err := d.svc.st.Key(ctx, id)
-	if errs.Is(err, errs.NotFound) {
-		k, err = d.create(ctx, id, func(now time.Time, key *ecdsa.PrivateKey) ([]byte, error) {
-			notAfter := plat.cert.NotAfter
-			if notAfter.After(root.cert.NotAfter) {
-				notAfter = root.cert.NotAfter
-			}
-			serial, err := randomSerial()
-			if err != nil {
-				return nil, err
-			}
-			tmpl := &x509.Certificate{
-				SerialNumber: serial,
-				Subject: pkix.Name{CommonName: name, Organization: []string{name},
-					SerialNumber: PlatformDocumentSerialNumber, Country: []string{"CN"}},
-				NotBefore:             now.Add(-backdate),
-				NotAfter:              notAfter,
-				KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-				BasicConstraintsValid: true,
-			}
-			return x509.CreateCertificate(rand.Reader, tmpl, root.cert, &key.PublicKey, root.signer)
-		})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("keys: platform document key: %w", err)
-	}
-	dk, err := d.open(k, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := dk.cert.CheckSignatureFrom(root.cert); err != nil {
-		return nil, fmt.Errorf("keys: platform document key is not certified by the document CA: %w", err)
-	}
-	ds := &DocumentSigner{Signer: dk.signer, Cert: dk.cert, Root: root.cert}
-	d.byID.Store(id, ds)
-	return ds, nil
+	subject := pkix.Name{CommonName: name, Organization: []string{name},
+		SerialNumber: PlatformDocumentSerialNumber, Country: []string{"CN"}}
+	return d.leafSigner(ctx, PlatformDocumentKeyID(serialOf(plat.cert)), "platform document key", subject,
+		func() (time.Time, error) { return plat.cert.NotAfter, nil })
 }

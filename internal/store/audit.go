@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/elicense/elicense/internal/audit"
 )
@@ -111,26 +109,17 @@ func (db *DB) Scan(ctx context.Context, from int64, fn func(*audit.Event) error)
 	for {
 		chunk = chunk[:0]
 		rows, err := db.r.QueryContext(ctx,
-			"SELECT seq, time, action, actor, subject, data, prev, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+			"SELECT "+eventCols+" FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
 			next, scanChunk)
 		if err != nil {
 			return fmt.Errorf("store: scan audit events: %w", err)
 		}
 		for rows.Next() {
-			var (
-				e          audit.Event
-				us         int64
-				data       string
-				prev, hash []byte
-			)
-			if err := rows.Scan(&e.Seq, &us, &e.Action, &e.Actor, &e.Subject, &data, &prev, &hash); err != nil {
+			e, err := scanEvent(rows)
+			if err != nil {
 				rows.Close()
 				return fmt.Errorf("store: scan audit events: %w", err)
 			}
-			e.Time = fromMicros(us)
-			e.Data = []byte(data)
-			copy(e.Prev[:], prev)
-			copy(e.Hash[:], hash)
 			chunk = append(chunk, e)
 		}
 		err = rows.Err()
@@ -195,61 +184,40 @@ func (db *DB) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
 // FindEvents returns the events f selects, newest first (audit.Finder). Subject and actor use
 // the indexes of migration 0006.
 func (db *DB) FindEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var q query
 	if f.Subject != "" {
-		add("subject = ?", f.Subject)
-		where = append(where, "action <> 'license.issue'") // the partial index's predicate
+		q.where("subject = ?", f.Subject)
+		q.where("action <> 'license.issue'") // the partial index's predicate
 	}
 	if f.Actor != "" {
-		add("actor = ?", f.Actor)
+		q.where("actor = ?", f.Actor)
 	}
 	if f.ActionPrefix != "" {
 		// A range instead of LIKE: no escaping, and it uses an index on action where one exists.
-		add("action >= ?", f.ActionPrefix)
-		add("action < ?", f.ActionPrefix+"\U0010FFFF")
+		q.where("action >= ?", f.ActionPrefix)
+		q.where("action < ?", f.ActionPrefix+"\U0010FFFF")
 	}
 	if !f.Since.IsZero() {
-		add("time >= ?", f.Since.UTC().UnixMicro())
+		q.where("time >= ?", f.Since.UTC().UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		add("time < ?", f.Until.UTC().UnixMicro())
+		q.where("time < ?", f.Until.UTC().UnixMicro())
 	}
 	if f.Before > 0 {
-		add("seq < ?", f.Before)
+		q.where("seq < ?", f.Before)
 	}
-	q := "SELECT seq, time, action, actor, subject, data, prev, hash FROM audit_events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit)
-	q += " ORDER BY seq DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	stmt := "SELECT " + eventCols + " FROM audit_events" + q.clause() + " ORDER BY seq DESC LIMIT " + q.arg(f.Limit)
+	rows, err := db.r.QueryContext(ctx, stmt, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: find audit events: %w", err)
 	}
 	defer rows.Close()
 	var out []audit.Event
 	for rows.Next() {
-		var (
-			e          audit.Event
-			us         int64
-			data       string
-			prev, hash []byte
-		)
-		if err := rows.Scan(&e.Seq, &us, &e.Action, &e.Actor, &e.Subject, &data, &prev, &hash); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: find audit events: %w", err)
 		}
-		e.Time = fromMicros(us)
-		e.Data = []byte(data)
-		copy(e.Prev[:], prev)
-		copy(e.Hash[:], hash)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,42 +102,27 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // CatalogItems returns the items f selects, ordered by scenario and code, at most f.Limit.
 func (db *DB) CatalogItems(ctx context.Context, f catalog.Filter) ([]catalog.Item, error) {
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var q query
 	if f.Scenario != "" {
-		where = append(where, "scenario = "+arg(string(f.Scenario)))
+		q.where("scenario = ?", string(f.Scenario))
 	}
 	if len(f.Regions) > 0 {
-		ps := make([]string, len(f.Regions))
-		for i, r := range f.Regions {
-			ps[i] = arg(r)
-		}
-		where = append(where, "region IN ("+strings.Join(ps, ", ")+")")
+		q.where("region IN (" + list(&q, f.Regions) + ")")
 	}
 	if f.Query != "" {
-		p := arg("%" + likeEscape.Replace(strings.ToLower(f.Query)) + "%")
+		p := q.arg("%" + likeEscape.Replace(strings.ToLower(f.Query)) + "%")
 		var ors []string
 		for _, c := range []string{"code", "name", "name_en", "department_name"} {
 			ors = append(ors, "LOWER("+c+") LIKE "+p+` ESCAPE '\'`)
 		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
-	}
-	q := "SELECT " + catalogItemCols + " FROM catalog_items"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		q.where("(" + strings.Join(ors, " OR ") + ")")
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = catalog.DefaultLimit
 	}
-	q += " ORDER BY scenario, code LIMIT " + arg(limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	stmt := "SELECT " + catalogItemCols + " FROM catalog_items" + q.clause() + " ORDER BY scenario, code LIMIT " + q.arg(limit)
+	rows, err := db.r.QueryContext(ctx, stmt, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: catalogue items: %w", err)
 	}

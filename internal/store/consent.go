@@ -302,17 +302,12 @@ func (db *DB) Archives(ctx context.Context, clientID, cursor string, limit int) 
 // maxCodesPerQuery; the index sharing_consents_entity serves each.
 func (db *DB) PendingConsents(ctx context.Context, entityCodes []string, now time.Time) ([]*consent.Consent, error) {
 	out := []*consent.Consent{}
-	for start := 0; start < len(entityCodes); start += maxCodesPerQuery {
-		chunk := entityCodes[start:min(start+maxCodesPerQuery, len(entityCodes))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, micros(now))
-		ph := make([]string, len(chunk))
-		for i, c := range chunk {
-			args = append(args, c)
-			ph[i] = "$" + strconv.Itoa(i+2)
-		}
-		ks, err := db.queryConsents(ctx, `kind = 'case' AND status = 'pending' AND valid_until > $1
-			AND entity_code IN (`+strings.Join(ph, ", ")+`)`, args...)
+	for chunk := range slices.Chunk(entityCodes, maxCodesPerQuery) {
+		var q query
+		q.where("kind = 'case' AND status = 'pending'")
+		q.where("valid_until > ?", micros(now))
+		q.where("entity_code IN (" + list(&q, chunk) + ")")
+		ks, err := db.queryConsents(ctx, strings.Join(q.conds, " AND "), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: pending consents: %w", err)
 		}

@@ -321,17 +321,16 @@ func (db *DB) PermitVersions(ctx context.Context, typeCode, number string) ([]*l
 // PermitsByHolder returns the current versions of a holder's permits by type and number;
 // codeType and typeCode filter when not empty.
 func (db *DB) PermitsByHolder(ctx context.Context, holderCode, codeType, typeCode string) ([]*library.Permit, error) {
-	q := selectPermit + ` WHERE p.holder_code = $1 AND v.version = p.current_version`
-	args := []any{holderCode}
+	var q query
+	q.where("p.holder_code = ?", holderCode)
+	q.where("v.version = p.current_version")
 	if codeType != "" {
-		args = append(args, codeType)
-		q += ` AND p.holder_code_type = $` + strconv.Itoa(len(args))
+		q.where("p.holder_code_type = ?", codeType)
 	}
 	if typeCode != "" {
-		args = append(args, typeCode)
-		q += ` AND p.type_code = $` + strconv.Itoa(len(args))
+		q.where("p.type_code = ?", typeCode)
 	}
-	return db.queryPermits(ctx, q+` ORDER BY p.type_code, p.number`, args...)
+	return db.queryPermits(ctx, selectPermit+q.clause()+` ORDER BY p.type_code, p.number`, q.args...)
 }
 
 // AddRecord stores a service record with its audit event.

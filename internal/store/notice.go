@@ -213,7 +213,7 @@ func (db *DB) DispatchNotices(ctx context.Context, actions []string, limit int, 
 		for _, a := range actions {
 			args = append(args, a)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, time, action, actor, subject, data FROM audit_events
+		rows, err := tx.QueryContext(ctx, "SELECT "+eventBodyCols+` FROM audit_events
 			WHERE seq > $1 AND seq <= $2 AND action IN (`+dollars(3, len(actions))+`) ORDER BY seq`, args...)
 		if err != nil {
 			return fmt.Errorf("store: licence events: %w", err)
@@ -222,14 +222,11 @@ func (db *DB) DispatchNotices(ctx context.Context, actions []string, limit int, 
 		var subjects []any
 		seen := map[string]bool{}
 		for rows.Next() {
-			var e audit.Event
-			var at int64
-			var data string
-			if err := rows.Scan(&e.Seq, &at, &e.Action, &e.Actor, &e.Subject, &data); err != nil {
+			e, err := scanEventBody(rows)
+			if err != nil {
 				rows.Close()
 				return fmt.Errorf("store: licence events: %w", err)
 			}
-			e.Time, e.Data = fromMicros(at), json.RawMessage(data)
 			evs = append(evs, e)
 			if !seen[e.Subject] {
 				seen[e.Subject] = true
@@ -393,17 +390,15 @@ func (db *DB) NoticeDelivery(ctx context.Context, clientID, id string) (*notice.
 
 // NoticeDeliveries lists a client's deliveries, newest first.
 func (db *DB) NoticeDeliveries(ctx context.Context, q notice.DeliveryQuery) ([]notice.Delivery, error) {
-	where, args := " WHERE client_id = $1", []any{q.ClientID}
+	var sq query
+	sq.where("client_id = ?", q.ClientID)
 	if q.State != "" {
-		args = append(args, string(q.State))
-		where += " AND state = $" + strconv.Itoa(len(args))
+		sq.where("state = ?", string(q.State))
 	}
 	if q.Before > 0 {
-		args = append(args, q.Before)
-		where += " AND n < $" + strconv.Itoa(len(args))
+		sq.where("n < ?", q.Before)
 	}
-	args = append(args, q.Limit)
-	rows, err := db.r.QueryContext(ctx, selectDelivery+where+" ORDER BY n DESC LIMIT $"+strconv.Itoa(len(args)), args...)
+	rows, err := db.r.QueryContext(ctx, selectDelivery+sq.clause()+" ORDER BY n DESC LIMIT "+sq.arg(q.Limit), sq.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: deliveries of %s: %w", q.ClientID, err)
 	}

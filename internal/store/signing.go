@@ -5,8 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/elicense/elicense/internal/audit"
@@ -108,17 +107,12 @@ const maxCodesPerQuery = 500
 // files, newest first.
 func (db *DB) PendingSigningRequests(ctx context.Context, codes []string, now time.Time) ([]*signreq.Request, error) {
 	out := []*signreq.Request{}
-	for start := 0; start < len(codes); start += maxCodesPerQuery {
-		chunk := codes[start:min(start+maxCodesPerQuery, len(codes))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, micros(now))
-		ph := make([]string, len(chunk))
-		for i, c := range chunk {
-			args = append(args, c)
-			ph[i] = "$" + strconv.Itoa(i+2)
-		}
-		rows, err := db.r.QueryContext(ctx, "SELECT "+signingCols+` FROM signing_requests
-			WHERE status = 'pending' AND expires_at > $1 AND entity_code IN (`+strings.Join(ph, ", ")+`)`, args...)
+	for chunk := range slices.Chunk(codes, maxCodesPerQuery) {
+		var q query
+		q.where("status = 'pending'")
+		q.where("expires_at > ?", micros(now))
+		q.where("entity_code IN (" + list(&q, chunk) + ")")
+		rows, err := db.r.QueryContext(ctx, "SELECT "+signingCols+" FROM signing_requests"+q.clause(), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: pending signing requests: %w", err)
 		}

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/elicense/elicense/internal/audit"
@@ -123,22 +121,17 @@ func (db *DB) RollStats(ctx context.Context, limit int, count func([]audit.Event
 // readEvents reads at most limit events after seq within tx, without their hashes.
 func readEvents(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]audit.Event, error) {
 	rows, err := tx.QueryContext(ctx,
-		"SELECT seq, time, action, actor, subject, data FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
+		"SELECT "+eventBodyCols+" FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read audit events: %w", mapBusy(err))
 	}
 	defer rows.Close()
 	events := make([]audit.Event, 0, min(limit, 10000))
 	for rows.Next() {
-		var (
-			e    audit.Event
-			us   int64
-			data []byte
-		)
-		if err := rows.Scan(&e.Seq, &us, &e.Action, &e.Actor, &e.Subject, &data); err != nil {
+		e, err := scanEventBody(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: read audit events: %w", err)
 		}
-		e.Time, e.Data = fromMicros(us), data
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -174,53 +167,36 @@ func (db *DB) StatsRows(ctx context.Context, f stats.RowFilter, group stats.Grou
 	if !ok && group != stats.GroupNone {
 		return nil, fmt.Errorf("store: stats rows: unknown group %q", group)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var q query
 	if !f.From.IsZero() {
-		add("day >= ?", micros(f.From))
+		q.where("day >= ?", micros(f.From))
 	}
 	if !f.To.IsZero() {
-		add("day < ?", micros(f.To))
+		q.where("day < ?", micros(f.To))
 	}
 	if len(f.Metrics) > 0 && len(f.Metrics) < len(stats.Metrics) {
-		ph := make([]string, len(f.Metrics))
-		for i, m := range f.Metrics {
-			args = append(args, string(m))
-			ph[i] = "$" + strconv.Itoa(len(args))
-		}
-		where = append(where, "metric IN ("+strings.Join(ph, ", ")+")")
+		q.where("metric IN (" + list(&q, f.Metrics) + ")")
 	}
 	switch {
 	case f.Region == stats.Unknown:
-		add("region = ?", f.Region)
+		q.where("region = ?", f.Region)
 	case f.Region != "":
 		// A range instead of LIKE: no escaping, and byte order on both databases.
-		add("region >= ?", f.Region)
-		add("region < ?", f.Region+"\U0010FFFF")
+		q.where("region >= ?", f.Region)
+		q.where("region < ?", f.Region+"\U0010FFFF")
 	}
 	if f.Department != "" {
-		add("department = ?", f.Department)
+		q.where("department = ?", f.Department)
 	}
 	if f.Scenario != "" {
-		add("scenario = ?", f.Scenario)
-		where = append(where, "scenario <> ''") // the partial index's predicate
+		q.where("scenario = ?", f.Scenario)
+		q.where("scenario <> ''") // the partial index's predicate
 	}
-	sel, by := "metric", "metric"
+	sel := "metric"
 	if col != "" {
-		sel, by = "metric, "+col, "metric, "+col
+		sel = "metric, " + col
 	}
-	q := "SELECT " + sel + ", CAST(SUM(n) AS BIGINT) FROM stats_daily"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " GROUP BY " + by
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.r.QueryContext(ctx, "SELECT "+sel+", CAST(SUM(n) AS BIGINT) FROM stats_daily"+q.clause()+" GROUP BY "+sel, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: stats rows: %w", err)
 	}
@@ -257,25 +233,19 @@ func (db *DB) StatsRows(ctx context.Context, f stats.RowFilter, group stats.Grou
 // MarginRows returns the margins of the roll-up (stats.Store): of grain by dim, with
 // from ≤ period < to (a zero time does not bound), of the metrics given (none: all).
 func (db *DB) MarginRows(ctx context.Context, grain stats.Grain, dim stats.Group, from, to time.Time, metrics []stats.Metric) ([]stats.Row, error) {
-	args := []any{string(grain), string(dim)}
-	q := "SELECT period, metric, key, n FROM stats_margins WHERE grain = $1 AND dim = $2"
+	var q query
+	q.where("grain = ?", string(grain))
+	q.where("dim = ?", string(dim))
 	if !from.IsZero() {
-		args = append(args, micros(from))
-		q += " AND period >= $" + strconv.Itoa(len(args))
+		q.where("period >= ?", micros(from))
 	}
 	if !to.IsZero() {
-		args = append(args, micros(to))
-		q += " AND period < $" + strconv.Itoa(len(args))
+		q.where("period < ?", micros(to))
 	}
 	if len(metrics) > 0 && len(metrics) < len(stats.Metrics) {
-		ph := make([]string, len(metrics))
-		for i, m := range metrics {
-			args = append(args, string(m))
-			ph[i] = "$" + strconv.Itoa(len(args))
-		}
-		q += " AND metric IN (" + strings.Join(ph, ", ") + ")"
+		q.where("metric IN (" + list(&q, metrics) + ")")
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.r.QueryContext(ctx, "SELECT period, metric, key, n FROM stats_margins"+q.clause(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: stats margins: %w", err)
 	}

@@ -206,6 +206,31 @@ func (s *server) consoleError(w http.ResponseWriter, r *http.Request, u *console
 	s.consolePage(w, r, p.Status, u, &consoleData{Section: "error", Problem: &p})
 }
 
+// consoleFailed renders a failed request of the console: validation errors next to the fields
+// of the section d, any other error on the error page.
+func (s *server) consoleFailed(w http.ResponseWriter, r *http.Request, u *consoleUser, err error, d *consoleData) {
+	if m, ok := consoleFieldErrors(err, langOf(r)); ok {
+		d.Errors = m
+		s.consolePage(w, r, statusOf(err), u, d)
+		return
+	}
+	s.consoleError(w, r, u, err)
+}
+
+// consoleNeeds is consoleSignIn for a section that needs a service: when the service is not
+// configured (on is false) it renders off on the console page and returns false.
+func (s *server) consoleNeeds(w http.ResponseWriter, r *http.Request, on bool, off error) (*consoleUser, bool) {
+	u, ok := s.consoleSignIn(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !on {
+		s.consoleError(w, r, u, off)
+		return nil, false
+	}
+	return u, true
+}
+
 // consoleHome answers GET /console/.
 func (s *server) consoleHome(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/lookup", http.StatusSeeOther)
@@ -316,12 +341,7 @@ func (s *server) consoleLookup(w http.ResponseWriter, r *http.Request) {
 		} else {
 			ls, err := s.Licenses.Search(r.Context(), license.SearchQuery{Text: d.Query, Limit: 20})
 			if err != nil {
-				if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-					d.Errors = m
-					s.consolePage(w, r, statusOf(err), u, d)
-					return
-				}
-				s.consoleError(w, r, u, err)
+				s.consoleFailed(w, r, u, err, d)
 				return
 			}
 			for _, l := range ls {
@@ -344,12 +364,8 @@ func consoleDigits(s string) bool {
 // consoleLookupEntity answers POST /console/lookup: the entity's licences through the sharing
 // service (ListByHolder) with the purpose given, recorded as the client's call.
 func (s *server) consoleLookupEntity(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Sharing != nil, errSharingOff)
 	if !ok {
-		return
-	}
-	if s.Sharing == nil {
-		s.consoleError(w, r, u, errSharingOff)
 		return
 	}
 	d := &consoleData{Section: "lookup", Code: uscc.Normalize(r.PostFormValue("code")), Purpose: consolePurpose(r)}
@@ -359,12 +375,7 @@ func (s *server) consoleLookupEntity(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := s.Sharing.ListByHolder(r.Context(), consoleShareCaller(u), d.Purpose, d.Code, codeType, "")
 	if err != nil {
-		if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-			d.Errors = m
-			s.consolePage(w, r, statusOf(err), u, d)
-			return
-		}
-		s.consoleError(w, r, u, err)
+		s.consoleFailed(w, r, u, err, d)
 		return
 	}
 	d.Records, d.Done = recs, "lookup"
@@ -410,12 +421,7 @@ func (s *server) consoleVerify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		if m, ok := consoleFieldErrors(err, langOf(r)); ok {
-			d.Errors = m
-			s.consolePage(w, r, statusOf(err), u, d)
-			return
-		}
-		s.consoleError(w, r, u, err)
+		s.consoleFailed(w, r, u, err, d)
 		return
 	}
 	s.consolePage(w, r, http.StatusOK, u, d)
@@ -485,12 +491,8 @@ func (s *server) consoleHistory(w http.ResponseWriter, r *http.Request) {
 // consoleNotices answers GET /console/notices: the client's subscriptions, its failed
 // deliveries (each with a replay button) and its latest deliveries.
 func (s *server) consoleNotices(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Notices != nil, errNoticesOff)
 	if !ok {
-		return
-	}
-	if s.Notices == nil {
-		s.consoleError(w, r, u, errNoticesOff)
 		return
 	}
 	c := consoleNoticeCaller(u)
@@ -513,12 +515,8 @@ func (s *server) consoleNotices(w http.ResponseWriter, r *http.Request) {
 
 // consoleReplay answers POST /console/notices/deliveries/{id}/replay.
 func (s *server) consoleReplay(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Notices != nil, errNoticesOff)
 	if !ok {
-		return
-	}
-	if s.Notices == nil {
-		s.consoleError(w, r, u, errNoticesOff)
 		return
 	}
 	if _, err := s.Notices.Replay(r.Context(), consoleNoticeCaller(u), r.PathValue("id")); err != nil {

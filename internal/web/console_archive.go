@@ -69,12 +69,8 @@ func (s *server) consoleArchiveList(w http.ResponseWriter, r *http.Request, u *c
 // consoleArchiveLicence answers POST /console/archive: archive the licence version identifier
 // with the purpose given (the look-up's), then show the receipt in "my archive".
 func (s *server) consoleArchiveLicence(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Sharing != nil, errSharingOff)
 	if !ok {
-		return
-	}
-	if s.Sharing == nil {
-		s.consoleError(w, r, u, errSharingOff)
 		return
 	}
 	rc, err := s.Sharing.Archive(r.Context(), consoleShareCaller(u), consolePurpose(r), r.PostFormValue("identifier"))
@@ -88,12 +84,8 @@ func (s *server) consoleArchiveLicence(w http.ResponseWriter, r *http.Request) {
 // consoleVerifyReceipt answers POST /console/archive/verify: verify one of the client's
 // receipts (receipt_id) or a receipt pasted as JSON (receipt).
 func (s *server) consoleVerifyReceipt(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.consoleSignIn(w, r)
+	u, ok := s.consoleNeeds(w, r, s.Sharing != nil, errSharingOff)
 	if !ok {
-		return
-	}
-	if s.Sharing == nil {
-		s.consoleError(w, r, u, errSharingOff)
 		return
 	}
 	c := consoleShareCaller(u)

@@ -50,13 +50,7 @@ func NewDocumentHandlers(docs *document.Service, licences *license.Service, fail
 // Document answers GET /api/v1/licenses/{code}/document: the licence (current version for a
 // credit code, that version for an identifier) rendered and sealed, as an attachment.
 func (h *DocumentHandlers) Document(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f, err := document.ParseFormat(q.Get("format"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	c, err := document.ParseCopy(q.Get("copy"))
+	o, err := documentOptions(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -66,17 +60,35 @@ func (h *DocumentHandlers) Document(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	b, err := h.docs.Render(r.Context(), l, document.Options{Format: f, Copy: c})
+	b, err := h.docs.Render(r.Context(), l, o)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	copyZH := "正本"
-	if c == document.Duplicate {
+	if o.Copy == document.Duplicate {
 		copyZH = "副本"
 	}
-	name := fmt.Sprintf("营业执照-%s-%s-v%d.%s", l.Code, copyZH, l.Version, f)
-	ascii := fmt.Sprintf("licence-%s-%s-v%d.%s", l.Code, c, l.Version, f)
+	writeDocument(w, o.Format, b, fmt.Sprintf("营业执照-%s-%s-v%d.%s", l.Code, copyZH, l.Version, o.Format),
+		fmt.Sprintf("licence-%s-%s-v%d.%s", l.Code, o.Copy, l.Version, o.Format))
+}
+
+// documentOptions reads the query of a document download: ?format=ofd|pdf&copy=original|duplicate.
+func documentOptions(q url.Values) (document.Options, error) {
+	f, err := document.ParseFormat(q.Get("format"))
+	if err != nil {
+		return document.Options{}, err
+	}
+	c, err := document.ParseCopy(q.Get("copy"))
+	if err != nil {
+		return document.Options{}, err
+	}
+	return document.Options{Format: f, Copy: c}, nil
+}
+
+// writeDocument sends a rendered document b of format f as an attachment named name (ascii
+// for clients that do not read RFC 6266's filename*), never cached.
+func writeDocument(w http.ResponseWriter, f document.Format, b []byte, name, ascii string) {
 	hd := w.Header()
 	hd.Set("Content-Type", f.ContentType())
 	hd.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name)))

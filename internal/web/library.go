@@ -97,6 +97,44 @@ func (s *server) libraryActor(r *http.Request, role account.Role) (library.Actor
 	return act, nil
 }
 
+// libraryInput authenticates the caller of a library write as an account with role and decodes
+// the JSON body into v; on failure it renders the error and returns false.
+func (s *server) libraryInput(w http.ResponseWriter, r *http.Request, role account.Role, v any) (library.Actor, bool) {
+	a, err := s.libraryActor(r, role)
+	if err == nil {
+		err = decodeJSON(w, r, v)
+	}
+	if err != nil {
+		s.apiError(w, r, err)
+		return library.Actor{}, false
+	}
+	return a, true
+}
+
+// libraryReader is the viewer of a library read (libraryViewerOf); when the library is off or
+// the token is bad it renders the error and returns false.
+func (s *server) libraryReader(w http.ResponseWriter, r *http.Request) (libraryViewer, bool) {
+	if s.Library == nil {
+		s.apiError(w, r, errLibraryOff)
+		return libraryViewer{}, false
+	}
+	v, err := s.libraryViewerOf(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return libraryViewer{}, false
+	}
+	return v, true
+}
+
+// checkSignature records in v whether p's signature verifies; v says nothing when it could not
+// be checked (a storage failure).
+func (s *server) checkSignature(ctx context.Context, p *library.Permit, v *permitView) {
+	if err := s.Library.VerifySignature(ctx, p); err == nil || errs.Is(err, errs.Invalid) {
+		ok := err == nil
+		v.SignatureValid = &ok
+	}
+}
+
 // apiLibraryTypes answers GET /api/v1/library/types: every licence type, the business licence
 // first.
 func (s *server) apiLibraryTypes(w http.ResponseWriter, r *http.Request) {
@@ -132,14 +170,9 @@ func (s *server) apiLibraryType(w http.ResponseWriter, r *http.Request) {
 
 // apiLibraryAddType answers POST /api/v1/library/types: an operator registers a licence type.
 func (s *server) apiLibraryAddType(w http.ResponseWriter, r *http.Request) {
-	a, err := s.libraryActor(r, account.Operator)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
 	var t library.Type
-	if err := decodeJSON(w, r, &t); err != nil {
-		s.apiError(w, r, err)
+	a, ok := s.libraryInput(w, r, account.Operator, &t)
+	if !ok {
 		return
 	}
 	created, err := s.Library.RegisterType(r.Context(), a, t)
@@ -154,14 +187,9 @@ func (s *server) apiLibraryAddType(w http.ResponseWriter, r *http.Request) {
 // apiLibraryUpdateType answers PUT /api/v1/library/types/{code}: an operator replaces a type's
 // definition.
 func (s *server) apiLibraryUpdateType(w http.ResponseWriter, r *http.Request) {
-	a, err := s.libraryActor(r, account.Operator)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
 	var t library.Type
-	if err := decodeJSON(w, r, &t); err != nil {
-		s.apiError(w, r, err)
+	a, ok := s.libraryInput(w, r, account.Operator, &t)
+	if !ok {
 		return
 	}
 	updated, err := s.Library.UpdateType(r.Context(), a, r.PathValue("code"), t)
@@ -175,10 +203,7 @@ func (s *server) apiLibraryUpdateType(w http.ResponseWriter, r *http.Request) {
 // writePermit renders a permit just written, with its signature checked.
 func (s *server) writePermit(w http.ResponseWriter, r *http.Request, status int, p *library.Permit) {
 	v := s.permitViewOf(p, false)
-	if err := s.Library.VerifySignature(r.Context(), p); err == nil || errs.Is(err, errs.Invalid) {
-		ok := err == nil
-		v.SignatureValid = &ok
-	}
+	s.checkSignature(r.Context(), p, &v)
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/api/v1/library/licences/"+p.Identifier)
 	}
@@ -187,14 +212,9 @@ func (s *server) writePermit(w http.ResponseWriter, r *http.Request, status int,
 
 // apiLibraryIssue answers POST /api/v1/library/licences: an issuer issues a permit.
 func (s *server) apiLibraryIssue(w http.ResponseWriter, r *http.Request) {
-	a, err := s.libraryActor(r, account.Issuer)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
 	var in library.Issuance
-	if err := decodeJSON(w, r, &in); err != nil {
-		s.apiError(w, r, err)
+	a, ok := s.libraryInput(w, r, account.Issuer, &in)
+	if !ok {
 		return
 	}
 	p, err := s.Library.Issue(r.Context(), a, in)
@@ -284,14 +304,9 @@ type permitChangeRequest struct {
 // apiLibraryChange answers POST /api/v1/library/licences/{identifier}/versions: the issuing
 // department records a change, which makes a new version.
 func (s *server) apiLibraryChange(w http.ResponseWriter, r *http.Request) {
-	a, err := s.libraryActor(r, account.Issuer)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
 	var req permitChangeRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		s.apiError(w, r, err)
+	a, ok := s.libraryInput(w, r, account.Issuer, &req)
+	if !ok {
 		return
 	}
 	p, err := s.Library.Change(r.Context(), a, r.PathValue("identifier"), req.PrevVersion, req.Issuance)
@@ -305,14 +320,9 @@ func (s *server) apiLibraryChange(w http.ResponseWriter, r *http.Request) {
 // apiLibraryStatus answers POST /api/v1/library/licences/{identifier}/status: suspend, restore,
 // cancel or revoke.
 func (s *server) apiLibraryStatus(w http.ResponseWriter, r *http.Request) {
-	a, err := s.libraryActor(r, account.Issuer)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
 	var ch library.StatusChange
-	if err := decodeJSON(w, r, &ch); err != nil {
-		s.apiError(w, r, err)
+	a, ok := s.libraryInput(w, r, account.Issuer, &ch)
+	if !ok {
 		return
 	}
 	p, err := s.Library.SetStatus(r.Context(), a, r.PathValue("identifier"), ch)
@@ -362,13 +372,8 @@ func (s *server) viewPermit(ctx context.Context, v libraryViewer, types *typeCac
 // apiLibraryLicence answers GET /api/v1/library/licences/{identifier}: a permit version with its
 // signature checked; anonymous callers see the public items only.
 func (s *server) apiLibraryLicence(w http.ResponseWriter, r *http.Request) {
-	if s.Library == nil {
-		s.apiError(w, r, errLibraryOff)
-		return
-	}
-	viewer, err := s.libraryViewerOf(r)
-	if err != nil {
-		s.apiError(w, r, err)
+	viewer, ok := s.libraryReader(w, r)
+	if !ok {
 		return
 	}
 	p, err := s.Library.Get(r.Context(), r.PathValue("identifier"))
@@ -381,10 +386,7 @@ func (s *server) apiLibraryLicence(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	if err := s.Library.VerifySignature(r.Context(), p); err == nil || errs.Is(err, errs.Invalid) {
-		ok := err == nil
-		v.SignatureValid = &ok
-	}
+	s.checkSignature(r.Context(), p, &v)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Add("Vary", "Authorization")
 	writeJSON(w, http.StatusOK, v)
@@ -429,13 +431,8 @@ func (s *server) entityViewOf(ctx context.Context, v libraryViewer, e *library.E
 // with all versions, its other licences with their statuses, and (for operators and registrars)
 // its recent service records.
 func (s *server) apiLibraryEntity(w http.ResponseWriter, r *http.Request) {
-	if s.Library == nil {
-		s.apiError(w, r, errLibraryOff)
-		return
-	}
-	viewer, err := s.libraryViewerOf(r)
-	if err != nil {
-		s.apiError(w, r, err)
+	viewer, ok := s.libraryReader(w, r)
+	if !ok {
 		return
 	}
 	e, err := s.Library.Entity(r.Context(), r.PathValue("code"))

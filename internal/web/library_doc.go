@@ -3,9 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 
-	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/errs"
 	"github.com/elicense/elicense/internal/permitdoc"
 )
@@ -15,22 +13,11 @@ import (
 // shows every item of the licence, so only operators, registrars and the issuing department
 // may fetch it; departments receive a watermarked copy (加注件) through the sharing service.
 func (s *server) apiLibraryDocument(w http.ResponseWriter, r *http.Request) {
-	if s.Library == nil {
-		s.apiError(w, r, errLibraryOff)
+	viewer, ok := s.libraryReader(w, r)
+	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	f, err := document.ParseFormat(q.Get("format"))
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	c, err := document.ParseCopy(q.Get("copy"))
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	viewer, err := s.libraryViewerOf(r)
+	o, err := documentOptions(r.URL.Query())
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -50,18 +37,11 @@ func (s *server) apiLibraryDocument(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	b, err := s.Documents.RenderPermit(r.Context(), permitdoc.Of(p, t, s.now()), document.Options{Format: f, Copy: c})
+	b, err := s.Documents.RenderPermit(r.Context(), permitdoc.Of(p, t, s.now()), o)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	name := fmt.Sprintf("%s-%s-v%d.%s", t.Name, p.Number, p.Version, f)
-	ascii := fmt.Sprintf("licence-%s-v%d.%s", p.Number, p.Version, f)
-	hd := w.Header()
-	hd.Set("Content-Type", f.ContentType())
-	hd.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name)))
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeDocument(w, o.Format, b, fmt.Sprintf("%s-%s-v%d.%s", t.Name, p.Number, p.Version, o.Format),
+		fmt.Sprintf("licence-%s-v%d.%s", p.Number, p.Version, o.Format))
 }

@@ -99,6 +99,18 @@ func (s *server) signCaller(r *http.Request) (*signing.Caller, error) {
 	return &signing.Caller{ClientID: c.ID, Name: c.Name, Department: c.Department}, nil
 }
 
+// signAPICaller is signCaller for a handler of the signing API: its responses are never cached,
+// and a caller refused gets the error rendered (false).
+func (s *server) signAPICaller(w http.ResponseWriter, r *http.Request) (*signing.Caller, bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	c, err := s.signCaller(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
 // decodeSignJSON is decodeJSON with the larger limit of a document upload.
 func decodeSignJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -125,10 +137,8 @@ func decodeSignJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 // apiSignSubmit answers POST /api/v1/signing/requests.
 func (s *server) apiSignSubmit(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	c, err := s.signCaller(r)
-	if err != nil {
-		s.apiError(w, r, err)
+	c, ok := s.signAPICaller(w, r)
+	if !ok {
 		return
 	}
 	var in signing.NewRequest
@@ -147,10 +157,8 @@ func (s *server) apiSignSubmit(w http.ResponseWriter, r *http.Request) {
 
 // apiSignGet answers GET /api/v1/signing/requests/{id}: the portal polls its request.
 func (s *server) apiSignGet(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	c, err := s.signCaller(r)
-	if err != nil {
-		s.apiError(w, r, err)
+	c, ok := s.signAPICaller(w, r)
+	if !ok {
 		return
 	}
 	req, err := s.Signing.Get(r.Context(), c, r.PathValue("id"))
@@ -163,10 +171,8 @@ func (s *server) apiSignGet(w http.ResponseWriter, r *http.Request) {
 
 // apiSignDocument answers GET /api/v1/signing/requests/{id}/document: the sealed file.
 func (s *server) apiSignDocument(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	c, err := s.signCaller(r)
-	if err != nil {
-		s.apiError(w, r, err)
+	c, ok := s.signAPICaller(w, r)
+	if !ok {
 		return
 	}
 	req, err := s.Signing.SignedDocument(r.Context(), c, r.PathValue("id"))

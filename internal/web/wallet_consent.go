@@ -151,14 +151,9 @@ func (s *server) walletGrantConsent(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
 	form := standingForm{ClientID: f.Get("client_id"), Items: f.Get("items"), Until: f.Get("until")}
 	g := sharing.StandingGrant{ClientID: form.ClientID, Items: splitItems(form.Items)}
-	var err error
-	if strings.TrimSpace(form.Until) != "" {
-		t, ok := parseDay(form.Until)
-		if !ok {
-			err = errs.New(errs.Invalid, "until", "日期格式应为 年-月-日", "a date is written year-month-day")
-		}
-		g.Until = t.AddDate(0, 0, 1) // the end is exclusive: the next day's start
-	}
+	var list errs.List
+	g.Until = dayEnd(&list, "until", form.Until)
+	err := list.Err()
 	if err == nil {
 		err = s.walletLimit(r, oidc.LimitConfirm)
 	}
@@ -263,10 +258,7 @@ func apiConsentOf(v sharing.ConsentView) apiConsentView {
 
 // walletAPIConsents answers GET /wallet/api/licences/{code}/consents.
 func (s *server) walletAPIConsents(w http.ResponseWriter, r *http.Request) {
-	if !s.walletAPIReady(w, r) {
-		return
-	}
-	u, ok := s.walletAPIAuth(w, r)
+	u, ok := s.walletAPIUser(w, r)
 	if !ok {
 		return
 	}

@@ -3,6 +3,8 @@ package web
 import (
 	"strings"
 	"time"
+
+	"github.com/elicense/elicense/internal/errs"
 )
 
 // The form pieces of the wallet templates ("wallet-field", "wallet-pin", "wallet-proof"),
@@ -99,4 +101,26 @@ func splitItems(s string) []string {
 func parseDay(s string) (time.Time, bool) {
 	t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), chinaTime)
 	return t, err == nil
+}
+
+// dayStart reads the optional date v of the form or query field (parseDay): the start of that
+// day in China, the zero time when v is empty. A date that does not parse adds a problem to list.
+func dayStart(list *errs.List, field, v string) time.Time {
+	if strings.TrimSpace(v) == "" {
+		return time.Time{}
+	}
+	t, ok := parseDay(v)
+	if !ok {
+		*list = append(*list, errs.New(errs.Invalid, field, "日期格式应为 年-月-日", "a date is written year-month-day"))
+	}
+	return t
+}
+
+// dayEnd is dayStart for the last day of a period, which is included: it returns the start of
+// the next day, the exclusive end the services take.
+func dayEnd(list *errs.List, field, v string) time.Time {
+	if t := dayStart(list, field, v); !t.IsZero() {
+		return t.AddDate(0, 0, 1)
+	}
+	return time.Time{}
 }

@@ -858,20 +858,7 @@ func (s *server) walletGrant(w http.ResponseWriter, r *http.Request) {
 		Until: f.Get("until"), All: f.Get("all") != ""}
 	req := identity.AgentGrant{Name: form.Name, IDNumber: form.IDNumber, AllItems: form.All, Items: splitItems(form.Items)}
 	var list errs.List
-	if strings.TrimSpace(form.From) != "" {
-		t, ok := parseDay(form.From)
-		if !ok {
-			list = append(list, errs.New(errs.Invalid, "from", "日期格式应为 年-月-日", "a date is written year-month-day"))
-		}
-		req.From = t
-	}
-	if strings.TrimSpace(form.Until) != "" {
-		t, ok := parseDay(form.Until)
-		if !ok {
-			list = append(list, errs.New(errs.Invalid, "until", "日期格式应为 年-月-日", "a date is written year-month-day"))
-		}
-		req.Until = t.AddDate(0, 0, 1) // the end is exclusive: the next day's start
-	}
+	req.From, req.Until = dayStart(&list, "from", form.From), dayEnd(&list, "until", form.Until)
 	err := list.Err()
 	if err == nil {
 		err = s.walletLimit(r, oidc.LimitConfirm)

@@ -156,20 +156,7 @@ type usesPage struct {
 func useFilter(q url.Values) (present.UseFilter, error) {
 	f := present.UseFilter{Kind: strings.TrimSpace(q.Get("kind"))}
 	var list errs.List
-	if v := strings.TrimSpace(q.Get("since")); v != "" {
-		t, ok := parseDay(v)
-		if !ok {
-			list = append(list, errs.New(errs.Invalid, "since", "日期格式应为 年-月-日", "a date is written year-month-day"))
-		}
-		f.Since = t
-	}
-	if v := strings.TrimSpace(q.Get("until")); v != "" {
-		t, ok := parseDay(v)
-		if !ok {
-			list = append(list, errs.New(errs.Invalid, "until", "日期格式应为 年-月-日", "a date is written year-month-day"))
-		}
-		f.Until = t.AddDate(0, 0, 1)
-	}
+	f.Since, f.Until = dayStart(&list, "since", q.Get("since")), dayEnd(&list, "until", q.Get("until"))
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {

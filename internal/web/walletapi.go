@@ -35,6 +35,15 @@ func (s *server) walletAPIReady(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// walletAPIUser is the signed-in user of a wallet API request that needs one: walletAPIReady,
+// then walletAPIAuth. On failure the error is rendered and it returns false.
+func (s *server) walletAPIUser(w http.ResponseWriter, r *http.Request) (*walletUser, bool) {
+	if !s.walletAPIReady(w, r) {
+		return nil, false
+	}
+	return s.walletAPIAuth(w, r)
+}
+
 // walletStartRequest is the body of POST /wallet/api/login/start.
 type walletStartRequest struct {
 	Phone string `json:"phone"`
@@ -132,10 +141,7 @@ type apiPortalView struct {
 
 // walletAPIScan answers GET /wallet/api/scan/{qr}: the phone opened a scanned QR code.
 func (s *server) walletAPIScan(w http.ResponseWriter, r *http.Request) {
-	if !s.walletAPIReady(w, r) {
-		return
-	}
-	u, ok := s.walletAPIAuth(w, r)
+	u, ok := s.walletAPIUser(w, r)
 	if !ok {
 		return
 	}
@@ -174,10 +180,7 @@ type apiScanConfirm struct {
 
 // walletAPIScanConfirm answers POST /wallet/api/scan/{qr}/confirm.
 func (s *server) walletAPIScanConfirm(w http.ResponseWriter, r *http.Request) {
-	if !s.walletAPIReady(w, r) {
-		return
-	}
-	u, ok := s.walletAPIAuth(w, r)
+	u, ok := s.walletAPIUser(w, r)
 	if !ok {
 		return
 	}
@@ -206,10 +209,7 @@ func (s *server) walletAPIScanConfirm(w http.ResponseWriter, r *http.Request) {
 
 // walletAPIScanDecline answers POST /wallet/api/scan/{qr}/decline.
 func (s *server) walletAPIScanDecline(w http.ResponseWriter, r *http.Request) {
-	if !s.walletAPIReady(w, r) {
-		return
-	}
-	u, ok := s.walletAPIAuth(w, r)
+	u, ok := s.walletAPIUser(w, r)
 	if !ok {
 		return
 	}
