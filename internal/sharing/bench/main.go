@@ -59,6 +59,7 @@ type config struct {
 	n, c, rounds int
 	d, warm      time.Duration
 	dsn, profile string
+	memprofile   string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.warm, "warmup", 2*time.Second, "warm-up before the measurements")
 	fs.StringVar(&cfg.dsn, "db", "", "postgres:// URL of an empty database (default: SQLite in a temporary directory)")
 	fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the measurements to this file")
+	fs.StringVar(&cfg.memprofile, "memprofile", "", "write an allocation profile (since the start) to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -214,6 +216,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "usage records written during the run: %d (the audit log's sequence went from %d to %d)\n", seq1-seq0, seq0, seq1)
 	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %d MiB\n", loadgen.PeakRSS()>>20)
+	if cfg.memprofile != "" {
+		f, err := os.Create(cfg.memprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
