@@ -32,6 +32,7 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*pendingRecord
 	leading bool // a caller is writing a batch
+	stats   batchStats
 }
 
 // append writes evs to the log, in one transaction with the records of concurrent callers, and
@@ -48,7 +49,9 @@ func (b *batcher) append(ctx context.Context, log Auditor, evs []audit.Event) er
 			return err
 		}
 	}
-	// Leading: take what is pending (this caller's record included), up to maxBatchEvents.
+	// Leading: let concurrent calls join (batch_gather.go), then take what is pending (this
+	// caller's record included), up to maxBatchEvents.
+	b.gather()
 	b.mu.Lock()
 	var batch []*pendingRecord
 	n, mine := 0, false
@@ -58,6 +61,7 @@ func (b *batcher) append(ctx context.Context, log Auditor, evs []audit.Event) er
 		batch, n, mine = append(batch, q), n+len(q.evs), mine || q == p
 	}
 	b.mu.Unlock()
+	b.stats.add(n)
 	var own error
 	if !mine {
 		// Cannot happen: this caller's record is pending until a leader takes it, and only the

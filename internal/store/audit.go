@@ -35,7 +35,6 @@ func (db *DB) Append(ctx context.Context, events []audit.Event) error {
 // (FOR UPDATE on PostgreSQL), so appenders in several processes queue on it and the chain never
 // forks. Events get Seq, Prev and Hash set in place; a zero Time becomes the store's clock.
 func (db *DB) appendEvents(ctx context.Context, ts *txStmts, events []*audit.Event) error {
-	tx := ts.tx
 	if len(events) == 0 {
 		return nil
 	}
@@ -43,7 +42,7 @@ func (db *DB) appendEvents(ctx context.Context, ts *txStmts, events []*audit.Eve
 		seq  int64
 		head []byte
 	)
-	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+db.forUpdate).Scan(&seq, &head); err != nil {
+	if err := db.writerQueryRow(ctx, ts, sqlAuditHead+db.forUpdate).Scan(&seq, &head); err != nil {
 		return fmt.Errorf("store: lock audit head: %w", mapBusy(err))
 	}
 	var prev [32]byte
@@ -66,22 +65,18 @@ func (db *DB) appendEvents(ctx context.Context, ts *txStmts, events []*audit.Eve
 			return err
 		}
 	}
-	for start := 0; db.dialect == SQLite && start < len(events); start += auditChunk {
-		chunk := events[start:min(start+auditChunk, len(events))]
-		st, err := ts.get(ctx, "INSERT INTO audit_events (seq, time, action, actor, subject, data, prev, hash) VALUES "+
-			db.placeholders(len(chunk), auditCols))
-		if err != nil {
-			return fmt.Errorf("store: prepare audit insert: %w", err)
-		}
+	for start, n := 0, 0; db.dialect == SQLite && start < len(events); start += n {
+		n = auditInsertRows(len(events) - start)
+		chunk := events[start : start+n]
 		args := make([]any, 0, len(chunk)*auditCols)
 		for _, e := range chunk {
 			args = append(args, e.Seq, micros(e.Time), e.Action, e.Actor, e.Subject, string(e.Data), e.Prev[:], e.Hash[:])
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if _, err := db.writerExec(ctx, ts, db.auditInsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("store: insert audit events: %w", mapBusy(err))
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", seq, prev[:]); err != nil {
+	if _, err := db.writerExec(ctx, ts, sqlAuditHeadSet, seq, prev[:]); err != nil {
 		return fmt.Errorf("store: update audit head: %w", mapBusy(err))
 	}
 	return nil

@@ -89,6 +89,8 @@ type DB struct {
 	stmtCurrent, stmtVersion *sql.Stmt
 	// cache holds current licences (nil when turned off; see cache.go).
 	cache *licenceCache
+	// wstmts holds the statements of audit appends prepared on w (SQLite; audit_stmts.go).
+	wstmts writerStmts
 }
 
 // Open opens (creating if needed) the database named by dsn and applies pending migrations.
@@ -124,7 +126,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// prepare prepares the statements of the licence look-ups and starts the licence cache.
+// prepare prepares the statements of the licence look-ups and of audit appends (SQLite) and
+// starts the licence cache.
 func (db *DB) prepare(ctx context.Context, opts Options) error {
 	var err error
 	if db.stmtCurrent, err = db.r.PrepareContext(ctx, selectCurrent); err != nil {
@@ -132,6 +135,9 @@ func (db *DB) prepare(ctx context.Context, opts Options) error {
 	}
 	if db.stmtVersion, err = db.r.PrepareContext(ctx, selectVersion); err != nil {
 		return fmt.Errorf("store: prepare licence read: %w", err)
+	}
+	if err := db.prepareWriter(ctx); err != nil {
+		return err
 	}
 	if opts.LicenceCache < 0 {
 		return nil
@@ -274,6 +280,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the database.
 func (db *DB) Close() error {
 	db.cache.close()
+	db.wstmts.close()
 	for _, st := range []*sql.Stmt{db.stmtCurrent, db.stmtVersion} {
 		if st != nil {
 			st.Close()

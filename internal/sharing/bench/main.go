@@ -6,9 +6,10 @@
 // It builds the real services over a fresh SQLite database (or -db postgres://…) holding -n
 // licences, registers a department's system with a real client-credentials token, and serves
 // the real web handler and a bare handler that reads the request body and returns a JSON body
-// of the same size, each on 127.0.0.1. Then -c concurrent keep-alive clients send query and
-// verify requests, alternating, to each handler for -d, -rounds times, and it prints requests
-// per second of each, their ratio and the CPU time per request.
+// of the same size, each on 127.0.0.1. Then -c concurrent keep-alive clients send query
+// requests to each handler for -d, then verify requests, -rounds times, and it prints requests
+// per second of each, the ratio for query and for verify (each the median of the rounds), the
+// CPU time per request and the mean number of usage records per transaction.
 //
 //	go run ./internal/sharing/bench -n 2000 -c 32 -d 3s -rounds 5
 package main
@@ -58,6 +59,7 @@ type config struct {
 	n, c, rounds int
 	d, warm      time.Duration
 	dsn, profile string
+	memprofile   string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -65,11 +67,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.IntVar(&cfg.n, "n", 2000, "licences in the database")
 	fs.IntVar(&cfg.c, "c", 32, "concurrent keep-alive clients")
-	fs.IntVar(&cfg.rounds, "rounds", 5, "measurements of each handler, alternating")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "measurements of each handler and operation, alternating")
 	fs.DurationVar(&cfg.d, "d", 3*time.Second, "duration of one measurement")
 	fs.DurationVar(&cfg.warm, "warmup", 2*time.Second, "warm-up before the measurements")
 	fs.StringVar(&cfg.dsn, "db", "", "postgres:// URL of an empty database (default: SQLite in a temporary directory)")
 	fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the measurements to this file")
+	fs.StringVar(&cfg.memprofile, "memprofile", "", "write an allocation profile (since the start) to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,11 +124,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.c * 2, MaxIdleConnsPerHost: cfg.c * 2, MaxConnsPerHost: cfg.c,
 		IdleConnTimeout: time.Minute}}
 	defer client.CloseIdleConnections()
-	reqs := requests(ls)
+	ops := requests(ls)
 	// The bare handler answers with bodies of the sizes the real one gives.
 	var sizes [2]int
 	for i := range sizes {
-		b, err := send(ctx, client, issuer, token, reqs[i])
+		b, err := send(ctx, client, issuer, token, ops[i].reqs[0])
 		if err != nil {
 			return err
 		}
@@ -156,9 +159,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if cfg.warm > 0 {
-		load(ctx, client, bareURL, token, reqs, cfg.c, cfg.warm/2)
-		load(ctx, client, issuer, token, reqs, cfg.c, cfg.warm/2)
+		for _, op := range ops {
+			load(ctx, client, bareURL, token, op.reqs, cfg.c, cfg.warm/4)
+			load(ctx, client, issuer, token, op.reqs, cfg.c, cfg.warm/4)
+		}
 	}
+	tx0, rec0 := svc.UsageBatches()
 	if cfg.profile != "" {
 		f, err := os.Create(cfg.profile)
 		if err != nil {
@@ -170,26 +176,35 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var ratios []float64
-	var bareOK, realOK int64
-	var bareTime, realTime, bareCPU, realCPU time.Duration
-	for i := range cfg.rounds {
-		b := load(ctx, client, bareURL, token, reqs, cfg.c, cfg.d)
-		r := load(ctx, client, issuer, token, reqs, cfg.c, cfg.d)
-		if b.failed > 0 || r.failed > 0 {
-			return fmt.Errorf("round %d: %d bare and %d real requests failed (%v)", i+1, b.failed, r.failed, r.err)
+	var medians []float64
+	for _, op := range ops {
+		var ratios []float64
+		var bareOK, realOK int64
+		var bareTime, realTime, bareCPU, realCPU time.Duration
+		for i := range cfg.rounds {
+			b := load(ctx, client, bareURL, token, op.reqs, cfg.c, cfg.d)
+			r := load(ctx, client, issuer, token, op.reqs, cfg.c, cfg.d)
+			if b.failed > 0 || r.failed > 0 {
+				return fmt.Errorf("%s round %d: %d bare and %d real requests failed (%v)", op.name, i+1, b.failed, r.failed, r.err)
+			}
+			fmt.Fprintf(out, "%-6s round %2d: bare %7.0f req/s (p50 %s, p99 %s) | elicense %7.0f req/s (p50 %s, p99 %s) | ratio %.2f\n",
+				op.name, i+1, b.rate, b.p50, b.p99, r.rate, r.p50, r.p99, r.rate/b.rate)
+			ratios = append(ratios, r.rate/b.rate)
+			bareOK, bareTime, bareCPU = bareOK+b.ok, bareTime+b.elapsed, bareCPU+b.cpu
+			realOK, realTime, realCPU = realOK+r.ok, realTime+r.elapsed, realCPU+r.cpu
 		}
-		fmt.Fprintf(out, "round %2d: bare %7.0f req/s (p50 %s, p99 %s) | elicense %7.0f req/s (p50 %s, p99 %s) | ratio %.2f\n",
-			i+1, b.rate, b.p50, b.p99, r.rate, r.p50, r.p99, r.rate/b.rate)
-		ratios = append(ratios, r.rate/b.rate)
-		bareOK, bareTime, bareCPU = bareOK+b.ok, bareTime+b.elapsed, bareCPU+b.cpu
-		realOK, realTime, realCPU = realOK+r.ok, realTime+r.elapsed, realCPU+r.cpu
+		br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
+		bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
+		medians = append(medians, loadgen.Median(ratios))
+		fmt.Fprintf(out, "%s: bare %.0f req/s, elicense %.0f req/s; median ratio of the rounds %.2f (target ≥ 0.50); "+
+			"CPU per request (servers + load generator) bare %s, elicense %s, ratio %.2f\n",
+			op.name, br, rr, loadgen.Median(ratios), bc, rc, float64(bc)/float64(rc))
 	}
-	br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
-	fmt.Fprintf(out, "total: bare %.0f req/s, elicense %.0f req/s, ratio %.2f; median ratio of the pairs %.2f (target ≥ 0.50)\n",
-		br, rr, rr/br, loadgen.Median(ratios))
-	bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
-	fmt.Fprintf(out, "CPU per request (servers + load generator): bare %s, elicense %s; ratio %.2f\n", bc, rc, float64(bc)/float64(rc))
+	fmt.Fprintf(out, "median ratio: query %.2f, verify %.2f (target ≥ 0.50)\n", medians[0], medians[1])
+	tx1, rec1 := svc.UsageBatches()
+	if tx1 > tx0 {
+		fmt.Fprintf(out, "usage records per transaction (group commit): %.1f\n", float64(rec1-rec0)/float64(tx1-tx0))
+	}
 	// Every answered call has its usage record.
 	seq1, _, err := env.DB.Head(ctx)
 	if err != nil {
@@ -201,6 +216,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "usage records written during the run: %d (the audit log's sequence went from %d to %d)\n", seq1-seq0, seq0, seq1)
 	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %d MiB\n", loadgen.PeakRSS()>>20)
+	if cfg.memprofile != "" {
+		f, err := os.Create(cfg.memprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -272,13 +297,19 @@ type request struct {
 	body []byte
 }
 
-// requests alternates a query by identifier and a verification by fields over the licences.
-func requests(ls []*license.Licence) []request {
+// operation is one of the operations measured, with its requests.
+type operation struct {
+	name string
+	reqs []request
+}
+
+// requests returns a query by identifier and a verification by fields of each licence.
+func requests(ls []*license.Licence) [2]operation {
 	const purpose = `"use_cause":"办理食品经营许可，核验申请人营业执照","service_item":"330000-FOOD-001","case_number":"ZJ2026-000123"`
-	var out []request
+	out := [2]operation{{name: "query"}, {name: "verify"}}
 	for _, l := range ls {
-		out = append(out, request{"/api/v1/sharing/query", []byte(`{` + purpose + `,"identifier":"` + l.Identifier + `"}`)},
-			request{"/api/v1/sharing/verify", []byte(`{` + purpose + `,"code":"` + l.Code + `","name":"` + l.Face.Name + `","person":"王芳"}`)})
+		out[0].reqs = append(out[0].reqs, request{"/api/v1/sharing/query", []byte(`{` + purpose + `,"identifier":"` + l.Identifier + `"}`)})
+		out[1].reqs = append(out[1].reqs, request{"/api/v1/sharing/verify", []byte(`{` + purpose + `,"code":"` + l.Code + `","name":"` + l.Face.Name + `","person":"王芳"}`)})
 	}
 	return out
 }
