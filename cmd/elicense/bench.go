@@ -104,6 +104,11 @@ func benchIssue(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		defer pf.Close()
 	}
+	endBulk, err := ap.db.BulkWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer endBulk()
 	sum, err := importer.ImportFile(ctx, file, opts, ap.licenses)
 	stop()
 	if *cpuProfile != "" {

@@ -182,6 +182,11 @@ func cmdImport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer ap.Close()
+	endBulk, err := ap.db.BulkWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer endBulk()
 	sum, runErr := importer.ImportFile(ctx, file, opts, ap.licenses)
 	rf.Close()
 	if sum.Failed == 0 && *report == "" {

@@ -197,7 +197,7 @@ func openSQLite(dsn string, opts Options) (*DB, error) {
 
 	// The writer sets WAL before any other connection opens the file.
 	w, err := sql.Open("sqlite", base+pragmas+
-		"&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)&_txlock=immediate")
+		fmt.Sprintf("&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerCache))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
