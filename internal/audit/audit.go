@@ -86,10 +86,11 @@ type Store interface {
 
 // Filter selects events for Find. Empty fields do not filter. Events are returned newest first.
 type Filter struct {
-	// Subject is an exact subject, e.g. a credit code; issue events (license.issue) are not
-	// found by subject (the licence's versions say when it was issued).
+	// Subject is an exact subject, e.g. a credit code, and Actor an exact actor, e.g. a client
+	// ID; issue events (license.issue) are not found by subject or actor (the licence's versions
+	// say when it was issued, and bulk issuance must not pay for two more indexes).
 	Subject string
-	Actor   string // exact actor, e.g. a client ID
+	Actor   string
 	// ActionPrefix keeps events whose action starts with it ("share." keeps every sharing call).
 	ActionPrefix string
 	Since        time.Time // Time ≥ Since

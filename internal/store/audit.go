@@ -182,10 +182,12 @@ func (db *DB) FindEvents(ctx context.Context, f audit.Filter) ([]audit.Event, er
 	var q query
 	if f.Subject != "" {
 		q.where("subject = ?", f.Subject)
-		q.where("action <> 'license.issue'") // the partial index's predicate
 	}
 	if f.Actor != "" {
 		q.where("actor = ?", f.Actor)
+	}
+	if f.Subject != "" || f.Actor != "" {
+		q.where("action <> 'license.issue'") // the partial indexes' predicate
 	}
 	if f.ActionPrefix != "" {
 		// A range instead of LIKE: no escaping, and it uses an index on action where one exists.

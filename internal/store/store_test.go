@@ -619,7 +619,7 @@ func TestAudit(t *testing.T) {
 			{audit.Filter{Subject: "7", Limit: 1}, []int64{2502}},
 			{audit.Filter{Subject: "7", Before: 2502, Limit: 10}, []int64{2501, 8}},
 			{audit.Filter{Subject: "7", ActionPrefix: "share.", Limit: 10}, []int64{2502, 2501}},
-			{audit.Filter{Actor: "dept:2", Limit: 10}, []int64{2503, 2502, 2501}},
+			{audit.Filter{Actor: "dept:2", Limit: 10}, []int64{2502, 2501}},
 			{audit.Filter{Actor: "dept:2", ActionPrefix: "share.q", Limit: 10}, []int64{2501}},
 			{audit.Filter{Subject: "7", Until: d.clock.Now(), Limit: 10}, nil},
 			{audit.Filter{Subject: "7", Since: d.clock.Now(), Limit: 10}, []int64{2502, 2501, 8}},
