@@ -229,14 +229,15 @@ func (s *Service) QueryItems(ctx context.Context, c *Caller, p Purpose, identifi
 		return nil, err
 	}
 	identifier = strings.ToUpper(strings.TrimSpace(identifier))
-	if err := s.begin(ctx, c, &p, OpQuery, "query", s.typeOf(identifier), identifier); err != nil {
+	typ := s.typeOf(identifier) // parsed once: the permit check below is isPermitType
+	if err := s.begin(ctx, c, &p, OpQuery, "query", typ, identifier); err != nil {
 		return nil, err
 	}
 	if identifier == "" {
 		return nil, errs.New(errs.Invalid, "identifier", "缺少电子证照标识", "the licence identifier is missing")
 	}
 	now := s.now()
-	if s.isPermitType(identifier) {
+	if s.lib != nil && typ != s.c.Licences.TypeCode() {
 		return s.queryPermit(ctx, c, p, identifier, len(want) > 0, now)
 	}
 	l, err := s.lookup(ctx, identifier)
@@ -551,7 +552,13 @@ var fieldNames = map[string]struct{ zh, en string }{
 // norm makes a face item comparable: no spaces, full-width brackets as half-width.
 var normReplacer = strings.NewReplacer(" ", "", "\u3000", "", "（", "(", "）", ")")
 
-func norm(s string) string { return normReplacer.Replace(strings.TrimSpace(s)) }
+func norm(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, " \u3000（）") { // the common case: nothing to replace, no allocation
+		return s
+	}
+	return normReplacer.Replace(s)
+}
 
 // VerifyFile verifies a licence file (OFD or PDF) with document.Service.
 func (s *Service) VerifyFile(ctx context.Context, c *Caller, p Purpose, file []byte) (*document.Report, error) {
