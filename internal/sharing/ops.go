@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ type usage struct {
 }
 
 func (s *Service) event(c *Caller, p Purpose, action, subject, identifier, result string, at time.Time) audit.Event {
-	data, _ := json.Marshal(usage{p.Cause, p.Item, p.Case, identifier, result}) // strings always encode
+	data := usage{p.Cause, p.Item, p.Case, identifier, result}.marshal() // as json.Marshal (usage_json.go)
 	return audit.Event{Time: at, Action: "share." + action, Actor: c.ClientID, Subject: subject, Data: data}
 }
 
@@ -467,7 +468,7 @@ func (s *Service) verifyEvent(c *Caller, p Purpose, f Fields, v *Verification, a
 	if subject == "" {
 		subject = cmp(uscc.Normalize(f.Code), strings.ToUpper(strings.TrimSpace(f.Identifier)))
 	}
-	return s.event(c, p, "verify", subject, v.Identifier, fmt.Sprintf("result:%d", v.Result), at)
+	return s.event(c, p, "verify", subject, v.Identifier, "result:"+strconv.Itoa(v.Result), at)
 }
 
 func cmp(a, b string) string {
