@@ -42,14 +42,17 @@ func (e *Event) Chain(seq int64, prev [32]byte) {
 func (e *Event) Valid() bool { return e.computeHash() == e.Hash }
 
 func (e *Event) computeHash() [32]byte {
-	b := make([]byte, 0, 64+len(e.Action)+len(e.Actor)+len(e.Subject)+len(e.Data)+16)
+	var stack [512]byte // most events fit: no allocation
+	b := stack[:0]
 	b = append(b, e.Prev[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixMicro()))
-	for _, s := range []string{e.Action, e.Actor, e.Subject, string(e.Data)} {
+	for _, s := range [3]string{e.Action, e.Actor, e.Subject} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Data)))
+	b = append(b, e.Data...)
 	return gm.SM3(b)
 }
 

@@ -127,7 +127,8 @@ func parse(n string) (ID, *Problem) {
 			return ID{}, &Problem{Reason: ReasonRoot, Part: PartRoot, Position: i + 1, Got: charAt(n, i), Want: prefix[i : i+1]}
 		}
 	}
-	fields := strings.Split(n[len(prefix):], ".")
+	var buf [len(fieldParts) + 1]string // no allocation for a well-formed identifier
+	fields := splitDots(buf[:0], n[len(prefix):])
 	if len(fields) < len(fieldParts) {
 		return ID{}, &Problem{Reason: ReasonParts, Length: len(fields)}
 	}
@@ -160,12 +161,12 @@ func parse(n string) (ID, *Problem) {
 // first character in the identifier. A field that passes is pure ASCII.
 func checkField(part, f string, pos int) *Problem {
 	l := utf8.RuneCountInString(f)
-	lengthProblem := &Problem{Reason: ReasonLength, Part: part, Position: pos, Length: l}
+	lengthProblem := func() *Problem { return &Problem{Reason: ReasonLength, Part: part, Position: pos, Length: l} }
 	var allowed func(i int) Charset // charset of the 0-based character i of the field
 	switch part {
 	case PartType:
 		if l != TypeCodeLen {
-			return lengthProblem
+			return lengthProblem()
 		}
 		allowed = func(i int) Charset {
 			if i >= 18 {
@@ -180,21 +181,21 @@ func checkField(part, f string, pos int) *Problem {
 		case 6:
 			allowed = func(int) Charset { return CharsetDigits } // GB/T 2260 division
 		default:
-			return lengthProblem
+			return lengthProblem()
 		}
 	case PartSerial:
 		if l < 1 || l > MaxSerialLen {
-			return lengthProblem
+			return lengthProblem()
 		}
 		allowed = func(int) Charset { return CharsetAlnum }
 	case PartVersion:
 		if l != 3 {
-			return lengthProblem
+			return lengthProblem()
 		}
 		allowed = func(int) Charset { return CharsetDigits }
 	case PartCheck:
 		if l != 1 {
-			return lengthProblem
+			return lengthProblem()
 		}
 		allowed = func(int) Charset { return CharsetAlnum }
 	}
@@ -288,4 +289,15 @@ func normalize(s string) string {
 func charAt(s string, i int) string {
 	_, size := utf8.DecodeRuneInString(s[i:])
 	return s[i : i+size]
+}
+
+// splitDots is strings.Split(s, ".") appending to dst.
+func splitDots(dst []string, s string) []string {
+	for {
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst, s = append(dst, s[:i]), s[i+1:]
+	}
 }

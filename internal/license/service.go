@@ -491,13 +491,15 @@ func (s *Service) Get(ctx context.Context, codeOrIdentifier string) (*Licence, e
 		}
 		// The serial of a business licence's identifier is the entity's code (see prepare), so
 		// the version is found by (code, version) and must carry exactly this identifier.
-		notFound := errs.NotFoundf("未找到标识为 %s 的电子营业执照", "no licence found with identifier %s", q)
+		notFound := func() error { // built only when returned
+			return errs.NotFoundf("未找到标识为 %s 的电子营业执照", "no licence found with identifier %s", q)
+		}
 		if id.TypeCode != s.typeCode {
-			return nil, notFound
+			return nil, notFound()
 		}
 		l, err := s.store.Version(ctx, id.Serial, id.Version)
 		if errs.Is(err, errs.NotFound) || err == nil && l.Identifier != q {
-			return nil, notFound
+			return nil, notFound()
 		}
 		return l, err
 	}

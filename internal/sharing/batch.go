@@ -53,7 +53,7 @@ func (b *batcher) append(ctx context.Context, log Auditor, evs []audit.Event) er
 	// caller's record included), up to maxBatchEvents.
 	b.gather()
 	b.mu.Lock()
-	var batch []*pendingRecord
+	batch := make([]*pendingRecord, 0, len(b.pending))
 	n, mine := 0, false
 	for len(b.pending) > 0 && (n == 0 || n+len(b.pending[0].evs) <= maxBatchEvents) {
 		q := b.pending[0]
@@ -68,8 +68,8 @@ func (b *batcher) append(ctx context.Context, log Auditor, evs []audit.Event) er
 		// leader takes records. Written defensively all the same.
 		own = log.Append(ctx, evs...)
 	}
-	for q, err := range flush(ctx, log, batch) {
-		if q == p {
+	for i, err := range flush(ctx, log, batch, n) {
+		if q := batch[i]; q == p {
 			own = err
 		} else {
 			q.done <- err
@@ -85,27 +85,25 @@ func (b *batcher) append(ctx context.Context, log Auditor, evs []audit.Event) er
 	return own
 }
 
-// flush writes the batch in one transaction; if that fails, each record alone, so that one
-// caller's failure is not another's. The leader's cancellation does not cancel the others'.
-func flush(ctx context.Context, log Auditor, batch []*pendingRecord) map[*pendingRecord]error {
+// flush writes the batch (n events) in one transaction; if that fails, each record alone, so
+// that one caller's failure is not another's. The leader's cancellation does not cancel the
+// others'. The outcome of batch[i] is out[i].
+func flush(ctx context.Context, log Auditor, batch []*pendingRecord, n int) []error {
 	ctx = context.WithoutCancel(ctx)
-	out := make(map[*pendingRecord]error, len(batch))
+	out := make([]error, len(batch))
 	if len(batch) == 1 {
-		out[batch[0]] = log.Append(ctx, batch[0].evs...)
+		out[0] = log.Append(ctx, batch[0].evs...)
 		return out
 	}
-	var all []audit.Event
+	all := make([]audit.Event, 0, n)
 	for _, q := range batch {
 		all = append(all, q.evs...)
 	}
 	if err := log.Append(ctx, all...); err == nil {
-		for _, q := range batch {
-			out[q] = nil
-		}
 		return out
 	}
-	for _, q := range batch {
-		out[q] = log.Append(ctx, q.evs...)
+	for i, q := range batch {
+		out[i] = log.Append(ctx, q.evs...)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ type usage struct {
 }
 
 func (s *Service) event(c *Caller, p Purpose, action, subject, identifier, result string, at time.Time) audit.Event {
-	data, _ := json.Marshal(usage{p.Cause, p.Item, p.Case, identifier, result}) // strings always encode
+	data := usage{p.Cause, p.Item, p.Case, identifier, result}.marshal() // as json.Marshal (usage_json.go)
 	return audit.Event{Time: at, Action: "share." + action, Actor: c.ClientID, Subject: subject, Data: data}
 }
 
@@ -229,14 +230,15 @@ func (s *Service) QueryItems(ctx context.Context, c *Caller, p Purpose, identifi
 		return nil, err
 	}
 	identifier = strings.ToUpper(strings.TrimSpace(identifier))
-	if err := s.begin(ctx, c, &p, OpQuery, "query", s.typeOf(identifier), identifier); err != nil {
+	typ := s.typeOf(identifier) // parsed once: the permit check below is isPermitType
+	if err := s.begin(ctx, c, &p, OpQuery, "query", typ, identifier); err != nil {
 		return nil, err
 	}
 	if identifier == "" {
 		return nil, errs.New(errs.Invalid, "identifier", "缺少电子证照标识", "the licence identifier is missing")
 	}
 	now := s.now()
-	if s.isPermitType(identifier) {
+	if s.lib != nil && typ != s.c.Licences.TypeCode() {
 		return s.queryPermit(ctx, c, p, identifier, len(want) > 0, now)
 	}
 	l, err := s.lookup(ctx, identifier)
@@ -466,7 +468,7 @@ func (s *Service) verifyEvent(c *Caller, p Purpose, f Fields, v *Verification, a
 	if subject == "" {
 		subject = cmp(uscc.Normalize(f.Code), strings.ToUpper(strings.TrimSpace(f.Identifier)))
 	}
-	return s.event(c, p, "verify", subject, v.Identifier, fmt.Sprintf("result:%d", v.Result), at)
+	return s.event(c, p, "verify", subject, v.Identifier, "result:"+strconv.Itoa(v.Result), at)
 }
 
 func cmp(a, b string) string {
@@ -551,7 +553,13 @@ var fieldNames = map[string]struct{ zh, en string }{
 // norm makes a face item comparable: no spaces, full-width brackets as half-width.
 var normReplacer = strings.NewReplacer(" ", "", "\u3000", "", "（", "(", "）", ")")
 
-func norm(s string) string { return normReplacer.Replace(strings.TrimSpace(s)) }
+func norm(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, " \u3000（）") { // the common case: nothing to replace, no allocation
+		return s
+	}
+	return normReplacer.Replace(s)
+}
 
 // VerifyFile verifies a licence file (OFD or PDF) with document.Service.
 func (s *Service) VerifyFile(ctx context.Context, c *Caller, p Purpose, file []byte) (*document.Report, error) {

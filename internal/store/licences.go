@@ -572,7 +572,15 @@ func (db *DB) readCurrent(ctx context.Context, code string) (*license.Licence, e
 // Current.
 func (db *DB) Version(ctx context.Context, code string, version int) (*license.Licence, error) {
 	if c := db.cache; c != nil {
-		if l, ok := c.get(code); ok && l.Version == version {
+		l, ok := c.get(code)
+		if !ok {
+			// Fill the cache with the current version (Current), so that the next query by
+			// identifier of a current version is answered from it; an error falls through.
+			var err error
+			l, err = db.Current(ctx, code)
+			ok = err == nil
+		}
+		if ok && l.Version == version {
 			return l, nil
 		}
 	}

@@ -22,7 +22,7 @@ const maxBody = 1 << 20
 // anything after the value.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+	if mt, _, err := parseJSONType(ct); err != nil || mt != "application/json" {
 		return &statusError{http.StatusUnsupportedMediaType, errs.New(errs.Invalid, "Content-Type",
 			"请求体须为 JSON（Content-Type: application/json），收到的是 "+quoteOrNone(ct, "无"),
 			"the body must be JSON (Content-Type: application/json), got "+quoteOrNone(ct, "none"))}
@@ -40,6 +40,15 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return errs.New(errs.Invalid, "", "JSON 值之后还有多余的数据", "unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// parseJSONType is mime.ParseMediaType, answering the common exact "application/json" without
+// parsing it.
+func parseJSONType(ct string) (string, map[string]string, error) {
+	if ct == "application/json" {
+		return ct, nil, nil
+	}
+	return mime.ParseMediaType(ct)
 }
 
 // jsonError explains a decoding failure in the user's terms.
@@ -97,6 +106,10 @@ func quoteOrNone(s, none string) string {
 	return strconv.Quote(s)
 }
 
+// contentTypeJSON is the Content-Type of JSON responses, shared (net/http only reads it; cap 1,
+// so an Add copies).
+var contentTypeJSON = []string{"application/json; charset=utf-8"}[:1:1]
+
 // jsonBufs are the buffers responses are encoded into.
 var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -111,7 +124,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Type"] = contentTypeJSON
 	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -175,7 +175,7 @@ func (s *server) logRequest(r *http.Request, rw *respWriter, d time.Duration) {
 // birth date at positions 7–14, a digit or X), which someone may have typed in place of a credit
 // code: personal data stays out of the log even when the number is mistyped.
 func redactPath(p string) string {
-	if len(p) < 18 {
+	if len(p) < 18 || !anySegment(p, looksLikeCitizenID) { // the common case: no allocation
 		return p
 	}
 	segs := strings.Split(p, "/")
@@ -189,6 +189,20 @@ func redactPath(p string) string {
 		return p
 	}
 	return strings.Join(segs, "/")
+}
+
+// anySegment reports whether f holds for a segment of the slash-separated path p.
+func anySegment(p string, f func(string) bool) bool {
+	for {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return f(p)
+		}
+		if f(p[:i]) {
+			return true
+		}
+		p = p[i+1:]
+	}
 }
 
 func looksLikeCitizenID(s string) bool {
