@@ -175,6 +175,10 @@ func (s *server) logRequest(r *http.Request, rw *respWriter, d time.Duration) {
 // birth date at positions 7–14, a digit or X), which someone may have typed in place of a credit
 // code: personal data stays out of the log even when the number is mistyped.
 func redactPath(p string) string {
+	// A one-time download URL is itself the credential (sharing downloads): never log it.
+	if rest, ok := strings.CutPrefix(p, secretPathPrefix); ok && rest != "" {
+		return secretPathPrefix + "[token]"
+	}
 	if len(p) < 18 || !anySegment(p, looksLikeCitizenID) { // the common case: no allocation
 		return p
 	}
@@ -190,6 +194,9 @@ func redactPath(p string) string {
 	}
 	return strings.Join(segs, "/")
 }
+
+// secretPathPrefix starts the paths whose last segment is a bearer credential.
+const secretPathPrefix = "/api/v1/sharing/files/"
 
 // anySegment reports whether f holds for a segment of the slash-separated path p.
 func anySegment(p string, f func(string) bool) bool {
