@@ -26,6 +26,7 @@ var words = map[string][2]string{
 	"st.consent":         {"平台已有此证照，经企业授权即可调取", "The platform holds this licence: it is fetched once the entity consents"},
 	"consent":            {"本企业授权本次办件调取该电子证照（用证授权）", "We authorise fetching this licence for this case (用证授权)"},
 	"consented":          {"已经企业授权调取", "Fetched with the entity's consent"},
+	"file":               {"选择文件", "File"},
 	"uploaded":           {"已上传", "Uploaded"},
 	"st.missing":         {"企业未持有有效证照，请上传", "The entity holds no valid licence: upload it"},
 	"st.upload":          {"请上传", "Upload it"},
