@@ -49,6 +49,9 @@ func (t *Tally) Done(w int, d time.Duration) {
 	}
 }
 
+// Count records a success whose latency is not kept (an operation too short to time).
+func (t *Tally) Count() { t.ok.Add(1) }
+
 // Fail records a failure; one after the measurement's end (a request cut short by it) does
 // not count.
 func (t *Tally) Fail(err error) {

@@ -80,9 +80,10 @@ func TestMeasureStop(t *testing.T) {
 				return
 			}
 			tl.Done(w, time.Microsecond)
+			tl.Count()
 		}
 	})
-	if !r.Exhausted || r.Failed != 0 || r.Err != nil || r.OK < 5 || r.OK > 10 {
+	if !r.Exhausted || r.Failed != 0 || r.Err != nil || r.OK < 10 || r.OK > 20 || r.P50 != time.Microsecond {
 		t.Fatalf("result %+v", r)
 	}
 }
