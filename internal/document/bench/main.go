@@ -46,12 +46,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/loadgen"
-	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
 	"github.com/elicense/elicense/internal/web/webtest"
 )
@@ -107,7 +105,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer env.Close()
 	start := time.Now()
-	lics, err := populate(ctx, env, cfg.n)
+	lics, err := env.IssueCompanies(ctx, cfg.n)
 	if err != nil {
 		return err
 	}
@@ -218,42 +216,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "CPU per operation: SM2 verify %s, %s request %s (server and load generator); ratio %.2f\n",
 		cmp.Base.CPUPerOp(), cfg.mode, cmp.Subject.CPUPerOp(), cmp.CPURatio())
 	return nil
-}
-
-// populate issues n company licences in batches, as the bulk import does.
-func populate(ctx context.Context, env *webtest.Env, n int) ([]*license.Licence, error) {
-	authority, err := uscc.Generate('1', '1', "330106", "MB0A0001")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := env.Authority(ctx, authority, "杭州市西湖区市场监督管理局", "330106"); err != nil {
-		return nil, err
-	}
-	acct, _, err := env.Account(ctx, "bench", account.Registrar, authority)
-	if err != nil {
-		return nil, err
-	}
-	actor := license.Actor{ID: acct.ID, Authority: authority}
-	lics := make([]*license.Licence, 0, n)
-	for lo := 0; lo < n; lo += 1000 {
-		hi := min(lo+1000, n)
-		regs := make([]license.Registration, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			regs = append(regs, webtest.Registration(license.Company, webtest.Code(license.Company, "330106", i),
-				fmt.Sprintf("杭州基准%06d科技有限公司", i)))
-		}
-		res, err := env.Licenses.IssueBatch(ctx, actor, regs)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range res {
-			if r.Outcome != license.Issued {
-				return nil, fmt.Errorf("issue: %v", r.Err)
-			}
-			lics = append(lics, r.Licence)
-		}
-	}
-	return lics, nil
 }
 
 // source gives the request bodies.
