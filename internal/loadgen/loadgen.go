@@ -1,7 +1,10 @@
 // Package loadgen holds what the repository's load generators share (internal/web/bench,
-// internal/document/bench, internal/oidc/bench, elicense bench): serving a handler on a loopback
-// port, the process's CPU time and peak memory, and medians. Each generator keeps its own request
-// loop, since what it sends differs.
+// internal/document/bench, internal/sharing/bench, internal/oidc/bench, elicense bench): serving
+// a handler on a loopback port, driving concurrent workers for a span of time and tallying their
+// successes, failures, latency percentiles and CPU time (Measure, Loop), comparing a baseline
+// with the subject over alternating rounds (Comparison), the process's CPU time and peak memory,
+// medians, and the temporary directory, output file and CPU profile a run may ask for. What a
+// worker sends is each generator's own.
 package loadgen
 
 import (

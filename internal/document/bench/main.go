@@ -39,7 +39,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,12 +46,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/elicense/elicense/internal/account"
 	"github.com/elicense/elicense/internal/document"
 	"github.com/elicense/elicense/internal/gm"
 	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/loadgen"
-	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
 	"github.com/elicense/elicense/internal/web/webtest"
 )
@@ -95,14 +92,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case !slices.Contains([]string{"qr", "qr-fresh", "ofd", "pdf"}, cfg.mode):
 		return fmt.Errorf("-mode %q: want qr, qr-fresh, ofd or pdf", cfg.mode)
 	}
-	if cfg.dir == "" {
-		dir, err := os.MkdirTemp("", "elicense-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.dir = dir
+	dir, removeDir, err := loadgen.TempDir(cfg.dir, "elicense-bench-")
+	if err != nil {
+		return err
 	}
+	defer removeDir()
+	cfg.dir = dir
 
 	env, err := webtest.Open(ctx, cfg.dir)
 	if err != nil {
@@ -110,21 +105,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer env.Close()
 	start := time.Now()
-	lics, err := populate(ctx, env, cfg.n)
+	lics, err := env.IssueCompanies(ctx, cfg.n)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "database: %d licences issued in %s (SQLite, %s)\n", len(lics), time.Since(start).Round(time.Millisecond), cfg.dir)
 
-	logOut := io.Discard
-	if cfg.logTo != "" {
-		f, err := os.Create(cfg.logTo)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		logOut = f
+	logOut, closeLog, err := loadgen.Output(cfg.logTo)
+	if err != nil {
+		return err
 	}
+	defer closeLog()
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, DB: env.DB, Logger: slog.New(slog.NewJSONHandler(logOut, nil)), Clock: env.Clock.Now})
 	if err != nil {
@@ -174,7 +165,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sm2 := func(d time.Duration) result {
+	sm2 := func(d time.Duration) loadgen.Result {
 		return spin(ctx, runtime.GOMAXPROCS(0), d, func() bool { return gm.Verify(key.Public(), msg, sig) })
 	}
 
@@ -186,94 +177,45 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		w := load(ctx, addr, src, cfg.c, cfg.warm/2)
-		if w.failed > 0 {
-			return fmt.Errorf("warm-up: %d requests failed: %s", w.failed, w.firstErr)
+		if w.Failed > 0 {
+			return fmt.Errorf("warm-up: %d requests failed: %v", w.Failed, w.Err)
 		}
-		fmt.Fprintf(out, "warm-up: %.0f req/s\n", w.rate)
+		fmt.Fprintf(out, "warm-up: %.0f req/s\n", w.Rate)
 	}
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := loadgen.StartCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
-	var ratios []float64
-	var sOK, hOK int64
-	var sTime, hTime, sCPU, hCPU time.Duration
+	var cmp loadgen.Comparison
 	prev := int64(0)
 	for i := 0; i < cfg.rounds; i++ {
 		s := sm2(cfg.d)
 		want := cfg.freshPerRound
 		if want == 0 {
-			want = int(max(prev, int64(float64(s.ok)/3)) * 3 / 2) // a third of the SM2 rate at first
+			want = int(max(prev, int64(float64(s.OK)/3)) * 3 / 2) // a third of the SM2 rate at first
 		}
 		if err := src.prepare(ctx, want); err != nil {
 			return err
 		}
 		r := load(ctx, addr, src, cfg.c, cfg.d)
-		if r.failed > 0 {
-			return fmt.Errorf("round %d: %d requests failed: %s", i+1, r.failed, r.firstErr)
+		if r.Failed > 0 {
+			return fmt.Errorf("round %d: %d requests failed: %v", i+1, r.Failed, r.Err)
 		}
-		prev = r.ok
+		prev = r.OK
 		note := ""
-		if r.exhausted {
+		if r.Exhausted {
 			note = " (fresh tokens ran out: the round ended early)"
 		}
 		fmt.Fprintf(out, "round %2d: SM2 verify %7.0f/s | %s over HTTP %7.0f/s (p50 %s, p99 %s) | ratio %.2f%s\n",
-			i+1, s.rate, cfg.mode, r.rate, r.p50, r.p99, r.rate/s.rate, note)
-		ratios = append(ratios, r.rate/s.rate)
-		sOK, sTime, sCPU = sOK+s.ok, sTime+s.elapsed, sCPU+s.cpu
-		hOK, hTime, hCPU = hOK+r.ok, hTime+r.elapsed, hCPU+r.cpu
+			i+1, s.Rate, cfg.mode, r.Rate, r.P50, r.P99, cmp.Add(s, r), note)
 	}
-	sr, hr := float64(sOK)/sTime.Seconds(), float64(hOK)/hTime.Seconds()
 	fmt.Fprintf(out, "total: SM2 verify %.0f/s, %s over HTTP %.0f/s, ratio %.2f; median ratio of the rounds %.2f\n",
-		sr, cfg.mode, hr, hr/sr, loadgen.Median(ratios))
-	sc, hc := sCPU/time.Duration(sOK), hCPU/time.Duration(hOK)
+		cmp.Base.Rate(), cfg.mode, cmp.Subject.Rate(), cmp.Ratio(), cmp.MedianRatio())
 	fmt.Fprintf(out, "CPU per operation: SM2 verify %s, %s request %s (server and load generator); ratio %.2f\n",
-		sc, cfg.mode, hc, float64(sc)/float64(hc))
+		cmp.Base.CPUPerOp(), cfg.mode, cmp.Subject.CPUPerOp(), cmp.CPURatio())
 	return nil
-}
-
-// populate issues n company licences in batches, as the bulk import does.
-func populate(ctx context.Context, env *webtest.Env, n int) ([]*license.Licence, error) {
-	authority, err := uscc.Generate('1', '1', "330106", "MB0A0001")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := env.Authority(ctx, authority, "杭州市西湖区市场监督管理局", "330106"); err != nil {
-		return nil, err
-	}
-	acct, _, err := env.Account(ctx, "bench", account.Registrar, authority)
-	if err != nil {
-		return nil, err
-	}
-	actor := license.Actor{ID: acct.ID, Authority: authority}
-	lics := make([]*license.Licence, 0, n)
-	for lo := 0; lo < n; lo += 1000 {
-		hi := min(lo+1000, n)
-		regs := make([]license.Registration, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			regs = append(regs, webtest.Registration(license.Company, webtest.Code(license.Company, "330106", i),
-				fmt.Sprintf("杭州基准%06d科技有限公司", i)))
-		}
-		res, err := env.Licenses.IssueBatch(ctx, actor, regs)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range res {
-			if r.Outcome != license.Issued {
-				return nil, fmt.Errorf("issue: %v", r.Err)
-			}
-			lics = append(lics, r.Licence)
-		}
-	}
-	return lics, nil
 }
 
 // source gives the request bodies.
@@ -355,116 +297,48 @@ func tokenBody(tok string) []byte {
 	return b
 }
 
-// result is one measurement.
-type result struct {
-	rate       float64
-	ok, failed int64
-	elapsed    time.Duration
-	cpu        time.Duration // CPU time of the whole process (server and load generator)
-	p50, p99   time.Duration
-	exhausted  bool
-	firstErr   string
-}
-
 // spin calls op from n goroutines for d.
-func spin(ctx context.Context, n int, d time.Duration, op func() bool) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var ok, failed atomic.Int64
-	var wg sync.WaitGroup
-	cpu0, start := loadgen.CPUTime(), time.Now()
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				for range 16 {
-					if op() {
-						ok.Add(1)
-					} else {
-						failed.Add(1)
-					}
+func spin(ctx context.Context, n int, d time.Duration, op func() bool) loadgen.Result {
+	return loadgen.Measure(ctx, n, d, func(ctx context.Context, _ int, t *loadgen.Tally) {
+		for ctx.Err() == nil {
+			for range 16 {
+				if op() {
+					t.Count()
+				} else {
+					t.Fail(errors.New("SM2 verification failed"))
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	return result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(),
-		elapsed: elapsed, cpu: loadgen.CPUTime() - cpu0}
+		}
+	})
 }
 
 // load sends POST /api/v1/verify from c clients for d (or until the source runs dry).
-func load(ctx context.Context, addr string, src source, c int, d time.Duration) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var ok, failed atomic.Int64
-	var dry atomic.Bool
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, c)
-	var wg sync.WaitGroup
-	cpu0, start := loadgen.CPUTime(), time.Now()
-	var end atomic.Int64 // when the source ran dry
-	for w := range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl, err := dial(addr)
-			if err != nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err.Error())
+func load(ctx context.Context, addr string, src source, c int, d time.Duration) loadgen.Result {
+	return loadgen.Measure(ctx, c, d, func(ctx context.Context, w int, t *loadgen.Tally) {
+		cl, err := dial(addr)
+		if err != nil {
+			t.Fail(err)
+			return
+		}
+		defer func() { cl.close() }()
+		rng := rand.New(rand.NewPCG(uint64(w), 42))
+		for ctx.Err() == nil {
+			body, more := src.next(w, rng)
+			if !more {
+				t.Stop()
 				return
 			}
-			defer func() { cl.close() }()
-			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			for ctx.Err() == nil {
-				body, more := src.next(w, rng)
-				if !more {
-					if dry.CompareAndSwap(false, true) {
-						end.Store(int64(time.Since(start)))
-						cancel()
-					}
+			t0 := time.Now()
+			if err := cl.verify(body, src.contentTypeOf()); err != nil {
+				t.Fail(err)
+				if cl, err = dial(addr); err != nil {
 					return
 				}
-				t0 := time.Now()
-				if err := cl.verify(body, src.contentTypeOf()); err != nil {
-					if ctx.Err() == nil {
-						failed.Add(1)
-						firstErr.CompareAndSwap(nil, err.Error())
-					}
-					if cl, err = dial(addr); err != nil {
-						return
-					}
-					continue
-				}
-				ok.Add(1)
-				if len(lat[w]) < 1<<20 {
-					lat[w] = append(lat[w], time.Since(t0))
-				}
+				continue
 			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if e := end.Load(); e > 0 {
-		elapsed = time.Duration(e)
-	}
-	cpu := loadgen.CPUTime() - cpu0
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(),
-		elapsed: elapsed, cpu: cpu, exhausted: dry.Load()}
-	if v, _ := firstErr.Load().(string); v != "" {
-		r.firstErr = v
-	}
-	if len(all) > 0 {
-		r.p50 = all[len(all)/2].Round(time.Microsecond)
-		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
-	}
-	return r
+			t.Done(w, time.Since(t0))
+		}
+	})
 }
 
 // client is a lean HTTP/1.1 keep-alive client on one connection.

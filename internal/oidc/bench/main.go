@@ -30,13 +30,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the schema
 	"golang.org/x/oauth2"
 
 	"github.com/elicense/elicense/internal/identity"
+	"github.com/elicense/elicense/internal/loadgen"
 	"github.com/elicense/elicense/internal/oidc"
 	"github.com/elicense/elicense/internal/oidc/oidctest"
 )
@@ -68,11 +68,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	runtime.GOMAXPROCS(cfg.cpus)
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil))) // the provider library logs to the default logger
-	dir, err := os.MkdirTemp("", "oidc-bench-")
+	dir, removeDir, err := loadgen.TempDir("", "oidc-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeDir()
 	cfg.dir = dir
 	dsn := ""
 	if cfg.dsn != "" {
@@ -168,57 +168,25 @@ type bench struct {
 	timer *serverTimer
 }
 
-// cpu returns the process's user and system CPU time so far.
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// load runs fn on c workers for d and returns the successes, the latencies and the CPU time.
-func (b *bench) load(fn func(worker int) error) (int, []time.Duration, time.Duration, time.Duration, error) {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		lat   []time.Duration
-		first error
-		n     atomic.Int64
-	)
-	deadline := time.Now().Add(b.cfg.d)
-	c0, t0 := cpu(), time.Now()
-	for w := range b.cfg.c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				s := time.Now()
-				if err := fn(w); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-				mine = append(mine, time.Since(s))
-				n.Add(1)
+// load runs fn on c workers for d; the first failure ends its worker and is returned.
+func (b *bench) load(fn func(worker int) error) (loadgen.Result, error) {
+	r := loadgen.Measure(b.ctx, b.cfg.c, b.cfg.d, func(ctx context.Context, w int, t *loadgen.Tally) {
+		for ctx.Err() == nil {
+			s := time.Now()
+			if err := fn(w); err != nil {
+				t.Fail(err)
+				return
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return int(n.Load()), lat, time.Since(t0), cpu() - c0, first
+			t.Done(w, time.Since(s))
+		}
+	})
+	return r, r.Err
 }
 
+// pct returns the p-quantile of ds, which it sorts.
 func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
 	slices.Sort(ds)
-	return ds[min(len(ds)-1, int(float64(len(ds))*p))]
+	return loadgen.Percentile(ds, p)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
@@ -249,7 +217,7 @@ func (b *bench) clientCredentials(out io.Writer) error {
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {oidc.ScopeSharingQuery + " " + oidc.ScopeSharingVerify}}
 	var sample atomic.Value
-	n, lat, wall, used, err := b.load(func(int) error {
+	r, err := b.load(func(int) error {
 		status, body, err := b.post(oidc.PathToken, form, c.ID, secret)
 		if err != nil {
 			return err
@@ -271,8 +239,8 @@ func (b *bench) clientCredentials(out io.Writer) error {
 		return fmt.Errorf("the tokens do not verify: %v", err)
 	}
 	fmt.Fprintf(out, "client credentials (secret, Basic): %d tokens in %s = %.0f tokens/s; latency p50 %s, p99 %s; CPU %.0f µs per token\n",
-		n, wall.Round(time.Millisecond), float64(n)/wall.Seconds(), ms(pct(lat, 0.5)), ms(pct(lat, 0.99)),
-		float64(used.Microseconds())/float64(n))
+		r.OK, r.Elapsed.Round(time.Millisecond), r.Rate, ms(r.P50), ms(r.P99),
+		float64(r.CPU.Microseconds())/float64(r.OK))
 	return nil
 }
 
@@ -435,7 +403,7 @@ func (b *bench) codeFlow(out io.Writer) error {
 			return e
 		}
 		n := len(codes)
-		c0, t0 := cpu(), time.Now()
+		c0, t0 := loadgen.CPUTime(), time.Now()
 		var mu sync.Mutex
 		for range b.cfg.c {
 			wg.Add(1)
@@ -459,7 +427,7 @@ func (b *bench) codeFlow(out io.Writer) error {
 			return e
 		}
 		spent += time.Since(t0)
-		used += cpu() - c0
+		used += loadgen.CPUTime() - c0
 		total += n
 	}
 	fmt.Fprintf(out, "authorization-code exchanges (confidential client, PKCE, ID + access token): %d in %s = %.0f exchanges/s; latency p50 %s, p99 %s; CPU %.0f µs per exchange\n",

@@ -28,10 +28,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -79,11 +76,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.n < 1 || cfg.c < 1 || cfg.rounds < 1 || cfg.d <= 0 {
 		return errors.New("-n, -c, -rounds and -d must be positive")
 	}
-	dir, err := os.MkdirTemp("", "elicense-sharing-bench-")
+	dir, removeDir, err := loadgen.TempDir("", "elicense-sharing-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeDir()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,8 +118,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.c * 2, MaxIdleConnsPerHost: cfg.c * 2, MaxConnsPerHost: cfg.c,
-		IdleConnTimeout: time.Minute}}
+	client := loadgen.Client(cfg.c)
 	defer client.CloseIdleConnections()
 	ops := requests(ls)
 	// The bare handler answers with bodies of the sizes the real one gives.
@@ -165,40 +161,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	tx0, rec0 := svc.UsageBatches()
-	if cfg.profile != "" {
-		f, err := os.Create(cfg.profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := loadgen.StartCPUProfile(cfg.profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var medians []float64
 	for _, op := range ops {
-		var ratios []float64
-		var bareOK, realOK int64
-		var bareTime, realTime, bareCPU, realCPU time.Duration
+		var cmp loadgen.Comparison
 		for i := range cfg.rounds {
 			b := load(ctx, client, bareURL, token, op.reqs, cfg.c, cfg.d)
 			r := load(ctx, client, issuer, token, op.reqs, cfg.c, cfg.d)
-			if b.failed > 0 || r.failed > 0 {
-				return fmt.Errorf("%s round %d: %d bare and %d real requests failed (%v)", op.name, i+1, b.failed, r.failed, r.err)
+			if b.Failed > 0 || r.Failed > 0 {
+				return fmt.Errorf("%s round %d: %d bare and %d real requests failed (%v)", op.name, i+1, b.Failed, r.Failed, r.Err)
 			}
 			fmt.Fprintf(out, "%-6s round %2d: bare %7.0f req/s (p50 %s, p99 %s) | elicense %7.0f req/s (p50 %s, p99 %s) | ratio %.2f\n",
-				op.name, i+1, b.rate, b.p50, b.p99, r.rate, r.p50, r.p99, r.rate/b.rate)
-			ratios = append(ratios, r.rate/b.rate)
-			bareOK, bareTime, bareCPU = bareOK+b.ok, bareTime+b.elapsed, bareCPU+b.cpu
-			realOK, realTime, realCPU = realOK+r.ok, realTime+r.elapsed, realCPU+r.cpu
+				op.name, i+1, b.Rate, b.P50, b.P99, r.Rate, r.P50, r.P99, cmp.Add(b, r))
 		}
-		br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
-		bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
-		medians = append(medians, loadgen.Median(ratios))
+		medians = append(medians, cmp.MedianRatio())
 		fmt.Fprintf(out, "%s: bare %.0f req/s, elicense %.0f req/s; median ratio of the rounds %.2f (target ≥ 0.50); "+
 			"CPU per request (servers + load generator) bare %s, elicense %s, ratio %.2f\n",
-			op.name, br, rr, loadgen.Median(ratios), bc, rc, float64(bc)/float64(rc))
+			op.name, cmp.Base.Rate(), cmp.Subject.Rate(), cmp.MedianRatio(), cmp.Base.CPUPerOp(), cmp.Subject.CPUPerOp(), cmp.CPURatio())
 	}
 	fmt.Fprintf(out, "median ratio: query %.2f, verify %.2f (target ≥ 0.50)\n", medians[0], medians[1])
 	tx1, rec1 := svc.UsageBatches()
@@ -215,7 +198,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("no usage record found: %v", err)
 	}
 	fmt.Fprintf(out, "usage records written during the run: %d (the audit log's sequence went from %d to %d)\n", seq1-seq0, seq0, seq1)
-	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %d MiB\n", loadgen.PeakRSS()>>20)
+	loadgen.ReportPeakRSS(out)
 	if cfg.memprofile != "" {
 		f, err := os.Create(cfg.memprofile)
 		if err != nil {
@@ -336,63 +319,10 @@ func send(ctx context.Context, c *http.Client, base, token string, r request) ([
 	return b, nil
 }
 
-// result is one measurement.
-type result struct {
-	rate       float64
-	ok, failed int64
-	elapsed    time.Duration
-	cpu        time.Duration
-	p50, p99   time.Duration
-	err        error
-}
-
 // load sends the requests, from random places in the list, from c clients for d.
-func load(ctx context.Context, client *http.Client, base, token string, reqs []request, c int, d time.Duration) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, c)
-	var wg sync.WaitGroup
-	cpu0 := loadgen.CPUTime()
-	start := time.Now()
-	for w := range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				_, err := send(ctx, client, base, token, reqs[rng.IntN(len(reqs))])
-				if err != nil {
-					if ctx.Err() == nil {
-						failed.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-					}
-					continue
-				}
-				ok.Add(1)
-				if len(lat[w]) < 1<<20 {
-					lat[w] = append(lat[w], time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := loadgen.CPUTime() - cpu0
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(), elapsed: elapsed, cpu: cpu}
-	if e, _ := firstErr.Load().(error); e != nil {
-		r.err = e
-	}
-	if len(all) > 0 {
-		r.p50 = all[len(all)/2].Round(time.Microsecond)
-		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
-	}
-	return r
+func load(ctx context.Context, client *http.Client, base, token string, reqs []request, c int, d time.Duration) loadgen.Result {
+	return loadgen.Loop(ctx, c, d, 7, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := send(ctx, client, base, token, reqs[rng.IntN(len(reqs))])
+		return err
+	})
 }

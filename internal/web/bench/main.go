@@ -21,19 +21,14 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/elicense/elicense/internal/account"
-	"github.com/elicense/elicense/internal/license"
 	"github.com/elicense/elicense/internal/loadgen"
 	"github.com/elicense/elicense/internal/store"
-	"github.com/elicense/elicense/internal/uscc"
 	"github.com/elicense/elicense/internal/web"
 	"github.com/elicense/elicense/internal/web/webtest"
 )
@@ -72,14 +67,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.n < 1 || cfg.c < 1 || cfg.rounds < 1 || cfg.d <= 0 {
 		return errors.New("-n, -c, -rounds and -d must be positive")
 	}
-	if cfg.dir == "" {
-		dir, err := os.MkdirTemp("", "elicense-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.dir = dir
+	dir, removeDir, err := loadgen.TempDir(cfg.dir, "elicense-bench-")
+	if err != nil {
+		return err
 	}
+	defer removeDir()
+	cfg.dir = dir
 
 	env, err := webtest.OpenWith(ctx, cfg.dir, store.Options{MaxConns: cfg.conns, LicenceCache: cfg.cache})
 	if err != nil {
@@ -87,21 +80,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer env.Close()
 	start := time.Now()
-	codes, err := populate(ctx, env, cfg.n)
+	lics, err := env.IssueCompanies(ctx, cfg.n)
 	if err != nil {
 		return err
 	}
+	codes := make([]string, len(lics))
+	for i, l := range lics {
+		codes[i] = l.Code
+	}
 	fmt.Fprintf(out, "database: %d licences issued in %s (SQLite, %s)\n", len(codes), time.Since(start).Round(time.Millisecond), cfg.dir)
 
-	logOut := io.Discard
-	if cfg.logTo != "" {
-		f, err := os.Create(cfg.logTo)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		logOut = f
+	logOut, closeLog, err := loadgen.Output(cfg.logTo)
+	if err != nil {
+		return err
 	}
+	defer closeLog()
 	h, err := web.New(web.Deps{Licenses: env.Licenses, Keys: env.Keys, Accounts: env.Accounts, Audit: env.Audit,
 		Documents: env.Documents, DB: env.DB, Logger: slog.New(slog.NewJSONHandler(logOut, nil)), Clock: env.Clock.Now})
 	if err != nil {
@@ -114,7 +107,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer stopReal()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.c * 2, MaxIdleConnsPerHost: cfg.c * 2, MaxConnsPerHost: cfg.c, IdleConnTimeout: time.Minute}}
+	client := loadgen.Client(cfg.c)
 	defer client.CloseIdleConnections()
 
 	// The bare handler returns the body the real one gives for a typical licence.
@@ -155,80 +148,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		load(ctx, client, realURL, codes, cfg.c, cfg.warm/2)
 	}
 
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := loadgen.StartCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	// Alternate short measurements of the two handlers, so that both see the same background
 	// load of the machine; the ratio is taken per pair and over the totals.
-	var ratios []float64
-	var bareOK, realOK int64
-	var bareTime, realTime, bareCPU, realCPU time.Duration
+	var cmp loadgen.Comparison
 	for i := 0; i < cfg.rounds; i++ {
 		b := load(ctx, client, bareURL, codes, cfg.c, cfg.d)
 		r := load(ctx, client, realURL, codes, cfg.c, cfg.d)
-		if b.failed > 0 || r.failed > 0 {
-			return fmt.Errorf("round %d: %d bare and %d real requests failed", i+1, b.failed, r.failed)
+		if b.Failed > 0 || r.Failed > 0 {
+			return fmt.Errorf("round %d: %d bare and %d real requests failed", i+1, b.Failed, r.Failed)
 		}
 		fmt.Fprintf(out, "round %2d: bare %7.0f req/s (p50 %s, p99 %s) | elicense %7.0f req/s (p50 %s, p99 %s) | ratio %.2f\n",
-			i+1, b.rate, b.p50, b.p99, r.rate, r.p50, r.p99, r.rate/b.rate)
-		ratios = append(ratios, r.rate/b.rate)
-		bareOK, bareTime, bareCPU = bareOK+b.ok, bareTime+b.elapsed, bareCPU+b.cpu
-		realOK, realTime, realCPU = realOK+r.ok, realTime+r.elapsed, realCPU+r.cpu
+			i+1, b.Rate, b.P50, b.P99, r.Rate, r.P50, r.P99, cmp.Add(b, r))
 	}
-	br, rr := float64(bareOK)/bareTime.Seconds(), float64(realOK)/realTime.Seconds()
 	fmt.Fprintf(out, "total: bare %.0f req/s, elicense %.0f req/s, ratio %.2f; median ratio of the pairs %.2f (target ≥ 0.60)\n",
-		br, rr, rr/br, loadgen.Median(ratios))
+		cmp.Base.Rate(), cmp.Subject.Rate(), cmp.Ratio(), cmp.MedianRatio())
 	// CPU time per request does not depend on how much of the machine other processes take.
-	bc, rc := bareCPU/time.Duration(bareOK), realCPU/time.Duration(realOK)
+	cpus := runtime.NumCPU()
 	fmt.Fprintf(out, "CPU per request (servers + load generator): bare %s, elicense %s; ratio %.2f; process CPU use %.0f%% and %.0f%% of %d CPUs\n",
-		bc, rc, float64(bc)/float64(rc), 100*bareCPU.Seconds()/bareTime.Seconds()/float64(runtime.NumCPU()),
-		100*realCPU.Seconds()/realTime.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
-	fmt.Fprintf(out, "peak memory of the process (VmHWM, servers + load generator): %s\n", fmt.Sprintf("%d MiB", loadgen.PeakRSS()>>20))
+		cmp.Base.CPUPerOp(), cmp.Subject.CPUPerOp(), cmp.CPURatio(), 100*cmp.Base.CPUShare(cpus), 100*cmp.Subject.CPUShare(cpus), cpus)
+	loadgen.ReportPeakRSS(out)
 	return nil
-}
-
-// populate issues n company licences in batches, as the bulk import does.
-func populate(ctx context.Context, env *webtest.Env, n int) ([]string, error) {
-	authority, err := uscc.Generate('1', '1', "330106", "MB0A0001")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := env.Authority(ctx, authority, "杭州市西湖区市场监督管理局", "330106"); err != nil {
-		return nil, err
-	}
-	acct, _, err := env.Account(ctx, "bench", account.Registrar, authority)
-	if err != nil {
-		return nil, err
-	}
-	actor := license.Actor{ID: acct.ID, Authority: authority}
-	codes := make([]string, 0, n)
-	for lo := 0; lo < n; lo += 1000 {
-		hi := min(lo+1000, n)
-		regs := make([]license.Registration, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			regs = append(regs, webtest.Registration(license.Company, webtest.Code(license.Company, "330106", i),
-				fmt.Sprintf("杭州基准%06d科技有限公司", i)))
-		}
-		res, err := env.Licenses.IssueBatch(ctx, actor, regs)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range res {
-			if r.Outcome != license.Issued {
-				return nil, fmt.Errorf("issue: %v", r.Err)
-			}
-			codes = append(codes, r.Licence.Code)
-		}
-	}
-	return codes, nil
 }
 
 func fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
@@ -283,67 +227,19 @@ func touchAll(ctx context.Context, client *http.Client, base string, codes []str
 	return <-errc
 }
 
-// result is one measurement.
-type result struct {
-	rate       float64
-	ok, failed int64
-	elapsed    time.Duration
-	cpu        time.Duration // CPU time of the whole process (servers and load generator)
-	p50, p99   time.Duration
-}
-
 // load sends GET {base}/api/v1/licenses/{random code} from c clients for d.
-func load(ctx context.Context, client *http.Client, base string, codes []string, c int, d time.Duration) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var ok, failed atomic.Int64
-	lat := make([][]time.Duration, c)
-	var wg sync.WaitGroup
-	cpu0 := loadgen.CPUTime()
-	start := time.Now()
-	for w := range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			buf := make([]byte, 32<<10)
-			for ctx.Err() == nil {
-				req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/licenses/"+codes[rng.IntN(len(codes))], nil)
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						failed.Add(1)
-					}
-					continue
-				}
-				_, err = io.CopyBuffer(io.Discard, resp.Body, buf)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 {
-					if ctx.Err() == nil {
-						failed.Add(1)
-					}
-					continue
-				}
-				ok.Add(1)
-				if len(lat[w]) < 1<<20 {
-					lat[w] = append(lat[w], time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := loadgen.CPUTime() - cpu0
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := result{rate: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(), elapsed: elapsed, cpu: cpu}
-	if len(all) > 0 {
-		r.p50 = all[len(all)/2].Round(time.Microsecond)
-		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
-	}
-	return r
+func load(ctx context.Context, client *http.Client, base string, codes []string, c int, d time.Duration) loadgen.Result {
+	return loadgen.Loop(ctx, c, d, 42, func(ctx context.Context, rng *rand.Rand) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/licenses/"+codes[rng.IntN(len(codes))], nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("GET %s: %d", req.URL.Path, resp.StatusCode)
+		}
+		return err
+	})
 }
